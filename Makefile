@@ -1,0 +1,97 @@
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# make            build BPF objects, skeletons, memgate-hook and memgate into build/
+# make check      unit tests on the host, then the bats suites inside the VM
+# make demo       a runc container under memgate policy, inside the VM
+# make bench      allocation-latency ratios, inside the VM
+# make install    DESTDIR=... PREFIX=/usr
+
+PREFIX ?= /usr/local
+DESTDIR ?=
+BUILD ?= build
+ARCH ?= x86
+
+CC ?= gcc
+CLANG ?= clang
+BPFTOOL ?= bpftool
+
+CFLAGS ?= -O2 -g
+CFLAGS += -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Werror=implicit-function-declaration
+CPPFLAGS += -Iinclude -Ibpf -I$(BUILD) -D_GNU_SOURCE
+LDLIBS += -lbpf -lelf -lz -ljson-c
+
+BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -Ibpf -Ibpf/vmlinux/$(ARCH) -Wall
+
+LIB_SRCS := lib/error.c oci/state.c oci/spec.c oci/policy.c
+HOOK_SRCS := hook/hook.c hook/cgroup.c hook/shared.c
+CLI_SRCS := hook/memgate.c hook/probe.c hook/cgroup.c hook/shared.c
+UNIT_SRCS := $(wildcard test/unit/test_*.c)
+
+LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
+UNIT_BINS := $(UNIT_SRCS:test/unit/%.c=$(BUILD)/test/%)
+BPF_OBJ := $(BUILD)/memgate.bpf.o
+SKEL := $(BUILD)/memgate.skel.h
+HELPERS := $(BUILD)/test/alloc
+
+all: $(BUILD)/memgate-hook $(BUILD)/memgate $(BUILD)/memgate.json $(UNIT_BINS) $(HELPERS)
+
+$(BUILD)/%.bpf.o: bpf/%.bpf.c bpf/*.h
+	@mkdir -p $(@D)
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
+	$(BPFTOOL) gen skeleton $< > $@
+
+$(BUILD)/%.o: %.c include/*.h bpf/*.h $(SKEL) $(BUILD)/probe.skel.h
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/memgate-hook: $(HOOK_SRCS:%.c=$(BUILD)/%.o) $(LIB_OBJS)
+	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+$(BUILD)/memgate: $(CLI_SRCS:%.c=$(BUILD)/%.o) $(LIB_OBJS)
+	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+$(BUILD)/memgate.json: oci/memgate.json.in
+	sed 's|@HOOK_PATH@|$(PREFIX)/libexec/oci/hooks.d/memgate-hook|' $< > $@
+
+$(BUILD)/test/test_%: test/unit/test_%.c $(LIB_OBJS)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $^ $(LDLIBS) -lcmocka -o $@
+
+$(BUILD)/test/alloc: test/progs/alloc.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -static -pthread $< -o $@
+
+install: all
+	install -D -m 0755 $(BUILD)/memgate $(DESTDIR)$(PREFIX)/bin/memgate
+	install -D -m 0755 $(BUILD)/memgate-hook $(DESTDIR)$(PREFIX)/libexec/oci/hooks.d/memgate-hook
+	install -D -m 0644 $(BUILD)/memgate.json $(DESTDIR)$(PREFIX)/share/containers/oci/hooks.d/memgate.json
+
+deps:
+	@scripts/deps
+
+unit: $(UNIT_BINS)
+	@test/run-unit $(UNIT_BINS)
+
+check: deps
+	@$(MAKE) --no-print-directory all
+	@test/check
+
+demo: deps
+	@$(MAKE) --no-print-directory all
+	@test/vm/run --timeout 300 -- /memgate/test/demo.sh
+
+bench: deps
+	@$(MAKE) --no-print-directory all
+	@test/vm/run --timeout 900 -- /memgate/test/bench.sh
+
+format:
+	clang-format -i $(wildcard bpf/*.c bpf/*.h hook/*.c include/*.h oci/*.c lib/*.c test/unit/*.c test/progs/*.c)
+
+clean:
+	rm -rf $(BUILD)
+
+.PHONY: all install deps unit check demo bench format clean
+.DELETE_ON_ERROR:
+.SECONDARY:

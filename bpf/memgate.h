@@ -1,0 +1,96 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Types shared by memgate's BPF programs and user space.  The pinned maps
+ * under MG_PIN_DIR hold these; MG_LAYOUT_VERSION changes with any layout
+ * change, so a hook never reads maps written by another layout.
+ */
+#ifndef MEMGATE_H
+#define MEMGATE_H
+
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
+
+#define MG_PIN_DIR "/sys/fs/bpf/memgate"
+#define MG_LAYOUT_VERSION 1
+
+#define MG_MAX_CGROUPS 4096	/* containers under policy at once */
+#define MG_MAX_MMS 32768	/* address spaces tracked for commit accounting */
+#define MG_MAX_CGROUP_LEVEL 16	/* deepest cgroup level searched for a policy */
+#define MG_EVENTS_BYTES (256 * 1024)
+#define MG_ID_LEN 256		/* container ids longer than this are refused */
+
+enum mg_mode_flags {
+	MG_AUDIT = 1 << 0, /* record what would be denied, deny nothing */
+};
+
+/* memgate_policies: cgroup id -> policy, written by the hook only. */
+struct mg_policy {
+	__u64 commit_limit;  /* bytes of committed private memory, 0 = none */
+	__u64 pressure_gate; /* bytes in use (not counting file cache), 0 = none */
+	__u64 fork_gate;     /* bytes in use above which fork fails, 0 = none */
+	__u32 flags;	     /* enum mg_mode_flags */
+	__u32 level;	     /* the cgroup's level in the cgroup2 hierarchy */
+};
+
+enum mg_kind {
+	MG_KIND_COMMIT = 1,   /* commit limit */
+	MG_KIND_PRESSURE = 2, /* pressure gate */
+	MG_KIND_FORK = 3,     /* fork gate */
+};
+
+struct mg_denial {
+	__u64 timestamp_ns; /* CLOCK_BOOTTIME */
+	__u64 requested;    /* bytes asked for (0 for fork) */
+	__u64 measured;	    /* committed or in-use bytes at the time */
+	__u64 limit;	    /* the limit or gate it was held to */
+	__u32 pid;
+	__u32 kind; /* enum mg_kind */
+	char comm[16];
+};
+
+/* memgate_stats: cgroup id -> decisions, written by the programs. */
+struct mg_stats {
+	__u64 commit_allowed;
+	__u64 commit_denied;
+	__u64 commit_audited;
+	__u64 fork_allowed;
+	__u64 fork_denied;
+	__u64 fork_audited;
+	__s64 committed_pages; /* sum of the tracked address spaces' commit */
+	__s64 committed_peak_pages;
+	struct mg_denial last_denial;
+};
+
+/* memgate_mms: mm_struct address -> what it adds to its cgroup's commit. */
+struct mg_mm {
+	__u64 cgroup_id;
+	__s64 pages;
+};
+
+/* memgate_containers: container id -> cgroup, so poststop finds its entry. */
+struct mg_container_key {
+	char id[MG_ID_LEN];
+};
+
+struct mg_container {
+	__u64 cgroup_id;
+	__u64 fork_link_id; /* id of the lsm_cgroup link, 0 when none */
+};
+
+/* memgate_globals[0]: counters that belong to no container. */
+struct mg_globals {
+	__u64 layout_version;
+	__u64 events_dropped; /* ring buffer full */
+	__u64 mms_untracked;  /* memgate_mms full: accounting skipped */
+};
+
+/* One record in the memgate_events ring buffer. */
+struct mg_event {
+	__u64 cgroup_id;
+	struct mg_denial d;
+	__u32 audited; /* 1: would have been denied, allowed by audit mode */
+	__u32 pad;
+};
+
+#endif

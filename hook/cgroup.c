@@ -1,0 +1,142 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mg_cgroup.h"
+#include "mg_cleanup.h"
+#include "mg_oci.h"
+
+int mg_read_file(const char *path, size_t max, char **buf, struct mg_error *err)
+{
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+	size_t len;
+	int ret;
+
+	if (fd < 0)
+		return mg_fail_errno(err, errno, "cannot open %s", path);
+	ret = mg_read_bounded(fd, max, buf, &len, err);
+	if (ret < 0)
+		mg_error_prefix(err, "%s", path);
+	return ret;
+}
+
+int mg_cgroup2_mount_parse(const char *mountinfo, char *mount, size_t size, struct mg_error *err)
+{
+	const char *line = mountinfo;
+
+	/* "36 25 0:30 / /sys/fs/cgroup rw,... shared:9 - cgroup2 cgroup2 rw" */
+	while (line && *line) {
+		const char *end = strchrnul(line, '\n');
+		const char *sep = memmem(line, end - line, " - cgroup2 ", 11);
+
+		if (sep) {
+			char point[4096];
+
+			if (sscanf(line, "%*s %*s %*s %*s %4095s", point) == 1) {
+				if (strlen(point) >= size)
+					return mg_fail(err, ENAMETOOLONG, "cgroup2 mount point too long");
+				strcpy(mount, point);
+				return 0;
+			}
+		}
+		line = *end ? end + 1 : NULL;
+	}
+	return mg_fail(err, ENOENT, "no cgroup2 filesystem is mounted (memgate needs cgroup v2)");
+}
+
+int mg_cgroup_path_parse(const char *proc_cgroup, char *path, size_t size, struct mg_error *err)
+{
+	const char *line = proc_cgroup;
+
+	while (line && *line) {
+		const char *end = strchrnul(line, '\n');
+
+		if (!strncmp(line, "0::", 3)) {
+			size_t len = end - line - 3;
+
+			if (len == 0 || line[3] != '/')
+				return mg_fail(err, EINVAL, "malformed cgroup v2 entry in /proc/PID/cgroup");
+			if (len >= size)
+				return mg_fail(err, ENAMETOOLONG, "cgroup path too long");
+			memcpy(path, line + 3, len);
+			path[len] = '\0';
+			return 0;
+		}
+		line = *end ? end + 1 : NULL;
+	}
+	return mg_fail(err, ENOENT, "the process is in no cgroup v2 (no \"0::\" line)");
+}
+
+static int cgroup_id_of(const char *dir, uint64_t *id, struct mg_error *err)
+{
+	struct {
+		struct file_handle fh;
+		uint64_t id;
+	} handle = { .fh.handle_bytes = sizeof(uint64_t) };
+	int mount_id;
+
+	if (name_to_handle_at(AT_FDCWD, dir, &handle.fh, &mount_id, 0) < 0)
+		return mg_fail_errno(err, errno, "cannot get the cgroup id of %s", dir);
+	*id = handle.id;
+	return 0;
+}
+
+int mg_cgroup_of_pid(pid_t pid, struct mg_cgroup *cg, struct mg_error *err)
+{
+	_cleanup_free_ char *mountinfo = NULL;
+	_cleanup_free_ char *proc_cgroup = NULL;
+	char file[64], mount[4096], rel[4096];
+	int ret;
+
+	if (pid <= 0)
+		return mg_fail(err, EINVAL, "OCI state: \"pid\" is missing; expected the container's pid at this stage");
+	ret = mg_read_file("/proc/self/mountinfo", 1 << 20, &mountinfo, err);
+	if (ret < 0)
+		return ret;
+	ret = mg_cgroup2_mount_parse(mountinfo, mount, sizeof(mount), err);
+	if (ret < 0)
+		return ret;
+	snprintf(file, sizeof(file), "/proc/%d/cgroup", pid);
+	ret = mg_read_file(file, 1 << 16, &proc_cgroup, err);
+	if (ret < 0)
+		return ret;
+	ret = mg_cgroup_path_parse(proc_cgroup, rel, sizeof(rel), err);
+	if (ret < 0) {
+		mg_error_prefix(err, "%s", file);
+		return ret;
+	}
+	if (snprintf(cg->path, sizeof(cg->path), "%s%s", mount, strcmp(rel, "/") ? rel : "") >=
+	    (int)sizeof(cg->path))
+		return mg_fail(err, ENAMETOOLONG, "cgroup path too long");
+	cg->level = 0;
+	for (const char *p = rel; *p; p++)
+		if (*p == '/' && p[1] && p[1] != '/')
+			cg->level++;
+	return cgroup_id_of(cg->path, &cg->id, err);
+}
+
+int mg_cgroup_memory_max(const struct mg_cgroup *cg, uint64_t *bytes, struct mg_error *err)
+{
+	_cleanup_free_ char *text = NULL;
+	char file[4200];
+	char *end;
+	int ret;
+
+	snprintf(file, sizeof(file), "%s/memory.max", cg->path);
+	ret = mg_read_file(file, 64, &text, err);
+	if (ret < 0)
+		return ret;
+	if (!strncmp(text, "max", 3)) {
+		*bytes = 0;
+		return 0;
+	}
+	errno = 0;
+	*bytes = strtoull(text, &end, 10);
+	if (errno || end == text)
+		return mg_fail(err, EINVAL, "%s: expected a byte count or \"max\"", file);
+	return 0;
+}

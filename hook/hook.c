@@ -1,0 +1,224 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * memgate-hook: the OCI hook.  Run at prestart or createRuntime it turns the
+ * container's memgate.io/ annotations into a policy in the shared pinned
+ * maps; run at poststop it removes it, and when no container is left under
+ * policy it unpins everything so the kernel unloads memgate.
+ *
+ *   memgate-hook [prestart|createRuntime|poststop] < OCI state
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "mg_cgroup.h"
+#include "mg_cleanup.h"
+#include "mg_oci.h"
+#include "mg_policy.h"
+#include "mg_shared.h"
+
+enum stage {
+	STAGE_START,
+	STAGE_STOP,
+};
+
+static int stage_from(int argc, char **argv, const struct mg_state *state, enum stage *stage,
+		      struct mg_error *err)
+{
+	static const char *const start[] = { "prestart", "createRuntime", "creating", "created" };
+	const char *name = argc > 1 ? argv[1] : state->status;
+
+	for (size_t i = 0; i < sizeof(start) / sizeof(start[0]); i++)
+		if (!strcmp(name, start[i])) {
+			*stage = STAGE_START;
+			return 0;
+		}
+	if (!strcmp(name, "poststop") || !strcmp(name, "stopped")) {
+		*stage = STAGE_STOP;
+		return 0;
+	}
+	if (argc > 1)
+		return mg_fail(err, EINVAL,
+			       "unknown stage \"%s\": expected prestart, createRuntime or poststop", name);
+	return mg_fail(err, EINVAL,
+		       "OCI state: \"status\" is \"%s\"; expected creating, created or stopped "
+		       "(or pass the stage as the first argument)",
+		       name);
+}
+
+static void report(int priority, const char *msg)
+{
+	/* crun drops hook stderr unless asked: syslog keeps the reason too. */
+	fprintf(stderr, "memgate-hook: %s%s\n", priority == LOG_WARNING ? "warning: " : "", msg);
+	openlog("memgate-hook", LOG_PID, LOG_DAEMON);
+	syslog(priority, "%s", msg);
+	closelog();
+}
+
+/*
+ * A knob the kernel can not enforce fails the container, or with
+ * memgate.io/on-unsupported: warn, is dropped with a warning.
+ */
+static int check_support(struct mg_policy *policy, const struct mg_policy_spec *spec,
+			 const struct mg_support *support, struct mg_error *err)
+{
+	struct {
+		__u64 *value;
+		bool supported;
+		const char *knob, *why;
+	} knobs[] = {
+		{ &policy->commit_limit, support->commit, "commit-limit", support->why_not_commit },
+		{ &policy->pressure_gate, support->commit, "pressure-gate", support->why_not_commit },
+		{ &policy->fork_gate, support->fork_gate, "fork-gate", support->why_not_fork },
+	};
+	char msg[MG_ERROR_LEN];
+
+	for (size_t i = 0; i < sizeof(knobs) / sizeof(knobs[0]); i++) {
+		if (!*knobs[i].value || knobs[i].supported)
+			continue;
+		if (!spec->warn_unsupported)
+			return mg_fail(err, EOPNOTSUPP,
+				       "annotation " MG_ANNOTATION_PREFIX "%s can not be enforced on "
+				       "this kernel: %s (set " MG_ANNOTATION_PREFIX
+				       "on-unsupported=warn to start anyway)",
+				       knobs[i].knob, knobs[i].why);
+		snprintf(msg, sizeof(msg),
+			 "annotation " MG_ANNOTATION_PREFIX "%s is not enforced on this kernel: %s",
+			 knobs[i].knob, knobs[i].why);
+		report(LOG_WARNING, msg);
+		*knobs[i].value = 0;
+	}
+	return 0;
+}
+
+static int start(const struct mg_state *state, const struct mg_policy_spec *spec,
+		 struct mg_error *err)
+{
+	struct mg_shared shared __attribute__((cleanup(mg_shared_close))) = MG_SHARED_INIT;
+	_cleanup_close_ int cgroup_fd = -1;
+	struct mg_policy_bytes bytes;
+	struct mg_support support;
+	struct mg_policy policy;
+	struct mg_cgroup cg;
+	uint64_t memory_max = 0;
+	int ret;
+
+	ret = mg_cgroup_of_pid(state->pid, &cg, err);
+	if (ret < 0)
+		return ret;
+	if (spec->pressure_gate.kind || spec->fork_gate.kind) {
+		ret = mg_cgroup_memory_max(&cg, &memory_max, err);
+		if (ret < 0) {
+			mg_error_prefix(err, "the memory controller is not enabled for the container's cgroup");
+			return ret;
+		}
+	}
+	ret = mg_policy_resolve(spec, memory_max, &bytes, err);
+	if (ret < 0)
+		return ret;
+	policy = (struct mg_policy){
+		.commit_limit = bytes.commit_limit,
+		.pressure_gate = bytes.pressure_gate,
+		.fork_gate = bytes.fork_gate,
+		.flags = bytes.mode == MG_MODE_AUDIT ? MG_AUDIT : 0,
+		.level = cg.level,
+	};
+	cgroup_fd = open(cg.path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (cgroup_fd < 0)
+		return mg_fail_errno(err, errno, "cannot open cgroup %s", cg.path);
+
+	ret = mg_shared_lock(&shared, err);
+	if (ret < 0)
+		return ret;
+	ret = mg_shared_open(&shared, true, err);
+	if (ret < 0)
+		goto release;
+	mg_shared_support(&support);
+	ret = check_support(&policy, spec, &support, err);
+	if (ret < 0 || !(policy.commit_limit || policy.pressure_gate || policy.fork_gate))
+		goto release;
+	ret = mg_shared_add(&shared, state->id, cg.id, cgroup_fd, &policy, err);
+release:
+	/* Nothing half-done: no pins without a policy behind them. */
+	{
+		struct mg_error ignored;
+
+		mg_shared_release_if_unused(&shared, &ignored);
+	}
+	return ret;
+}
+
+static int stop(const struct mg_state *state, struct mg_error *err)
+{
+	struct mg_shared shared __attribute__((cleanup(mg_shared_close))) = MG_SHARED_INIT;
+	int ret;
+
+	if (!mg_shared_exists())
+		return 0;
+	ret = mg_shared_lock(&shared, err);
+	if (ret < 0)
+		return ret;
+	if (!mg_shared_exists())
+		return 0;
+	ret = mg_shared_open(&shared, false, err);
+	if (ret < 0)
+		return ret;
+	ret = mg_shared_remove(&shared, state->id, err);
+	if (ret < 0)
+		return ret;
+	return mg_shared_release_if_unused(&shared, err);
+}
+
+static int run(int argc, char **argv, struct mg_error *err)
+{
+	struct mg_state state __attribute__((cleanup(mg_state_free))) = {};
+	_cleanup_free_ char *input = NULL;
+	json_object *annotations = NULL;
+	struct mg_policy_spec spec;
+	enum stage stage;
+	size_t len;
+	int ret;
+
+	ret = mg_read_bounded(STDIN_FILENO, MG_STATE_MAX, &input, &len, err);
+	if (ret < 0)
+		return ret;
+	ret = mg_state_parse(input, len, &state, err);
+	if (ret < 0)
+		return ret;
+	ret = stage_from(argc, argv, &state, &stage, err);
+	if (ret < 0)
+		return ret;
+	if (stage == STAGE_STOP)
+		return stop(&state, err);
+
+	if (state.annotations) {
+		annotations = json_object_get(state.annotations);
+	} else if (state.bundle) {
+		ret = mg_spec_annotations(state.bundle, &annotations, err);
+		if (ret < 0)
+			return ret;
+	}
+	ret = mg_policy_parse(annotations, &spec, err);
+	json_object_put(annotations);
+	if (ret < 0)
+		return ret;
+	if (!spec.present)
+		return 0;
+	return start(&state, &spec, err);
+}
+
+int main(int argc, char **argv)
+{
+	struct mg_error err = {};
+	int ret;
+
+	ret = run(argc, argv, &err);
+	if (ret < 0) {
+		report(LOG_ERR, err.msg);
+		return 1;
+	}
+	return 0;
+}

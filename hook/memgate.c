@@ -1,0 +1,519 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * memgate: read what the hook and the programs share under /sys/fs/bpf/memgate.
+ *
+ *   memgate status [--json | --prometheus]
+ *   memgate events [--follow] [--json]
+ *   memgate probe [--json]
+ *   memgate gc [--all]
+ *   memgate validate [--memory-max SIZE] (--config FILE | KEY=VALUE...)
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/utsname.h>
+#include <time.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "mg_cgroup.h"
+#include "mg_cleanup.h"
+#include "mg_oci.h"
+#include "mg_policy.h"
+#include "mg_probe.h"
+#include "mg_shared.h"
+
+#define STATUS_SCHEMA 1
+
+static const char *kind_name(__u32 kind)
+{
+	switch (kind) {
+	case MG_KIND_COMMIT: return "commit-limit";
+	case MG_KIND_PRESSURE: return "pressure-gate";
+	case MG_KIND_FORK: return "fork-gate";
+	default: return "none";
+	}
+}
+
+static bool has_flag(int argc, char **argv, const char *flag)
+{
+	for (int i = 2; i < argc; i++)
+		if (!strcmp(argv[i], flag))
+			return true;
+	return false;
+}
+
+static int check_flags(int argc, char **argv, const char *const *known, struct mg_error *err)
+{
+	for (int i = 2; i < argc; i++) {
+		bool ok = false;
+
+		for (const char *const *k = known; *k; k++)
+			ok |= !strcmp(argv[i], *k);
+		if (!ok)
+			return mg_fail(err, EINVAL, "%s: unknown option '%s'", argv[1], argv[i]);
+	}
+	return 0;
+}
+
+static void print_json(json_object *obj)
+{
+	puts(json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(obj);
+}
+
+static json_object *u64(uint64_t v)
+{
+	return json_object_new_uint64(v);
+}
+
+static json_object *denial_json(const struct mg_denial *d)
+{
+	json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "kind", json_object_new_string(kind_name(d->kind)));
+	json_object_object_add(o, "pid", u64(d->pid));
+	json_object_object_add(o, "comm", json_object_new_string_len(d->comm, strnlen(d->comm, sizeof(d->comm))));
+	json_object_object_add(o, "requested_bytes", u64(d->requested));
+	json_object_object_add(o, "measured_bytes", u64(d->measured));
+	json_object_object_add(o, "limit_bytes", u64(d->limit));
+	json_object_object_add(o, "timestamp_ns", u64(d->timestamp_ns));
+	return o;
+}
+
+struct entry {
+	char id[MG_ID_LEN];
+	uint64_t cgroup_id;
+	struct mg_policy policy;
+	struct mg_stats stats;
+};
+
+/* Every container under policy, joined across the containers, policies and stats maps. */
+static int collect(const struct mg_shared *s, struct entry **out, size_t *count)
+{
+	struct mg_container_key key, cursor;
+	struct mg_container container;
+	struct entry *list = NULL, *grown;
+	bool first = true;
+	size_t n = 0;
+
+	while (bpf_map_get_next_key(s->containers, first ? NULL : &cursor, &key) == 0) {
+		struct entry e = {};
+
+		first = false;
+		cursor = key;
+		if (bpf_map_lookup_elem(s->containers, &key, &container) < 0 ||
+		    bpf_map_lookup_elem(s->policies, &container.cgroup_id, &e.policy) < 0)
+			continue;
+		memcpy(e.id, key.id, sizeof(e.id));
+		e.cgroup_id = container.cgroup_id;
+		bpf_map_lookup_elem(s->stats, &container.cgroup_id, &e.stats);
+		grown = realloc(list, (n + 1) * sizeof(*list));
+		if (!grown) {
+			free(list);
+			return -ENOMEM;
+		}
+		list = grown;
+		list[n++] = e;
+	}
+	*out = list;
+	*count = n;
+	return 0;
+}
+
+static int open_shared(struct mg_shared *s, bool *none, struct mg_error *err)
+{
+	*none = !mg_shared_exists();
+	if (*none)
+		return 0;
+	return mg_shared_open(s, false, err);
+}
+
+static int cmd_status(int argc, char **argv, struct mg_error *err)
+{
+	static const char *const known[] = { "--json", "--prometheus", NULL };
+	struct mg_shared s __attribute__((cleanup(mg_shared_close))) = MG_SHARED_INIT;
+	_cleanup_free_ struct entry *list = NULL;
+	struct mg_globals g = {};
+	size_t n = 0;
+	__u32 zero = 0;
+	bool none;
+	int ret;
+
+	ret = check_flags(argc, argv, known, err);
+	if (ret < 0)
+		return ret;
+	ret = open_shared(&s, &none, err);
+	if (ret < 0)
+		return ret;
+	if (!none) {
+		bpf_map_lookup_elem(s.globals, &zero, &g);
+		ret = collect(&s, &list, &n);
+		if (ret < 0)
+			return mg_fail(err, -ret, "cannot read memgate's maps");
+	}
+	if (has_flag(argc, argv, "--json")) {
+		json_object *root = json_object_new_object(), *arr = json_object_new_array();
+
+		json_object_object_add(root, "schema", json_object_new_int(STATUS_SCHEMA));
+		json_object_object_add(root, "loaded", json_object_new_boolean(!none));
+		json_object_object_add(root, "events_dropped", u64(g.events_dropped));
+		json_object_object_add(root, "mms_untracked", u64(g.mms_untracked));
+		for (size_t i = 0; i < n; i++) {
+			struct entry *e = &list[i];
+			json_object *c = json_object_new_object(), *p = json_object_new_object();
+			json_object *st = json_object_new_object();
+			long page = sysconf(_SC_PAGESIZE);
+
+			json_object_object_add(c, "id", json_object_new_string(e->id));
+			json_object_object_add(c, "cgroup_id", u64(e->cgroup_id));
+			json_object_object_add(c, "mode", json_object_new_string(e->policy.flags & MG_AUDIT ? "audit" : "enforce"));
+			json_object_object_add(p, "commit_limit_bytes", u64(e->policy.commit_limit));
+			json_object_object_add(p, "pressure_gate_bytes", u64(e->policy.pressure_gate));
+			json_object_object_add(p, "fork_gate_bytes", u64(e->policy.fork_gate));
+			json_object_object_add(c, "policy", p);
+			json_object_object_add(st, "commits_allowed", u64(e->stats.commit_allowed));
+			json_object_object_add(st, "commits_denied", u64(e->stats.commit_denied));
+			json_object_object_add(st, "commits_audited", u64(e->stats.commit_audited));
+			json_object_object_add(st, "forks_allowed", u64(e->stats.fork_allowed));
+			json_object_object_add(st, "forks_denied", u64(e->stats.fork_denied));
+			json_object_object_add(st, "forks_audited", u64(e->stats.fork_audited));
+			json_object_object_add(st, "committed_bytes", u64(e->stats.committed_pages > 0 ? e->stats.committed_pages * page : 0));
+			json_object_object_add(st, "committed_peak_bytes", u64(e->stats.committed_peak_pages * page));
+			json_object_object_add(c, "decisions", st);
+			json_object_object_add(c, "last_denial", e->stats.last_denial.kind ? denial_json(&e->stats.last_denial) : NULL);
+			json_object_array_add(arr, c);
+		}
+		json_object_object_add(root, "containers", arr);
+		print_json(root);
+		return 0;
+	}
+	if (has_flag(argc, argv, "--prometheus")) {
+		long page = sysconf(_SC_PAGESIZE);
+
+		printf("# HELP memgate_decisions_total Decisions taken by memgate's programs.\n"
+		       "# TYPE memgate_decisions_total counter\n");
+		for (size_t i = 0; i < n; i++) {
+			struct mg_stats *st = &list[i].stats;
+			const struct {
+				const char *op, *decision;
+				uint64_t v;
+			} rows[] = {
+				{ "commit", "allowed", st->commit_allowed }, { "commit", "denied", st->commit_denied },
+				{ "commit", "audited", st->commit_audited }, { "fork", "allowed", st->fork_allowed },
+				{ "fork", "denied", st->fork_denied },	     { "fork", "audited", st->fork_audited },
+			};
+			for (size_t r = 0; r < sizeof(rows) / sizeof(rows[0]); r++)
+				printf("memgate_decisions_total{container=\"%s\",op=\"%s\",decision=\"%s\"} %" PRIu64 "\n",
+				       list[i].id, rows[r].op, rows[r].decision, rows[r].v);
+		}
+		printf("# HELP memgate_committed_bytes Committed private memory of the container.\n"
+		       "# TYPE memgate_committed_bytes gauge\n");
+		for (size_t i = 0; i < n; i++)
+			printf("memgate_committed_bytes{container=\"%s\"} %" PRId64 "\n", list[i].id,
+			       (int64_t)(list[i].stats.committed_pages * page));
+		printf("# HELP memgate_commit_limit_bytes The container's commit limit (0: none).\n"
+		       "# TYPE memgate_commit_limit_bytes gauge\n");
+		for (size_t i = 0; i < n; i++)
+			printf("memgate_commit_limit_bytes{container=\"%s\"} %" PRIu64 "\n", list[i].id,
+			       (uint64_t)list[i].policy.commit_limit);
+		printf("# HELP memgate_events_dropped_total Events lost to a full ring buffer.\n"
+		       "# TYPE memgate_events_dropped_total counter\n"
+		       "memgate_events_dropped_total %" PRIu64 "\n", (uint64_t)g.events_dropped);
+		return 0;
+	}
+	if (none) {
+		printf("memgate: not loaded (no container is under policy)\n");
+		return 0;
+	}
+	printf("%-24s %-8s %12s %12s %10s %10s %10s %8s\n", "CONTAINER", "MODE", "COMMITTED", "LIMIT",
+	       "ALLOWED", "DENIED", "AUDITED", "FORK-DN");
+	for (size_t i = 0; i < n; i++) {
+		struct entry *e = &list[i];
+		long page = sysconf(_SC_PAGESIZE);
+
+		printf("%-24.24s %-8s %11" PRId64 "K %11" PRIu64 "K %10" PRIu64 " %10" PRIu64 " %10" PRIu64 " %8" PRIu64 "\n",
+		       e->id, e->policy.flags & MG_AUDIT ? "audit" : "enforce",
+		       (int64_t)(e->stats.committed_pages * page / 1024), (uint64_t)e->policy.commit_limit / 1024,
+		       (uint64_t)e->stats.commit_allowed, (uint64_t)e->stats.commit_denied,
+		       (uint64_t)(e->stats.commit_audited + e->stats.fork_audited), (uint64_t)e->stats.fork_denied);
+		if (e->stats.last_denial.kind)
+			printf("  last denial: %s pid %u (%.16s) asked %" PRIu64 " bytes at %" PRIu64 " of %" PRIu64 "\n",
+			       kind_name(e->stats.last_denial.kind), e->stats.last_denial.pid, e->stats.last_denial.comm,
+			       (uint64_t)e->stats.last_denial.requested, (uint64_t)e->stats.last_denial.measured,
+			       (uint64_t)e->stats.last_denial.limit);
+	}
+	if (g.events_dropped)
+		printf("events dropped: %" PRIu64 "\n", (uint64_t)g.events_dropped);
+	return 0;
+}
+
+static volatile sig_atomic_t stop_following;
+
+static void on_signal(int sig)
+{
+	stop_following = 1;
+}
+
+static int print_event(void *ctx, void *data, size_t size)
+{
+	const struct mg_event *e = data;
+	bool json = *(bool *)ctx;
+
+	if (size < sizeof(*e))
+		return 0;
+	if (json) {
+		json_object *o = denial_json(&e->d);
+
+		json_object_object_add(o, "cgroup_id", u64(e->cgroup_id));
+		json_object_object_add(o, "decision", json_object_new_string(e->audited ? "audited" : "denied"));
+		puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+		json_object_put(o);
+	} else {
+		printf("%s %s cgroup=%" PRIu64 " pid=%u comm=%.16s requested=%" PRIu64 " measured=%" PRIu64 " limit=%" PRIu64 "\n",
+		       e->audited ? "audited" : "denied", kind_name(e->d.kind), (uint64_t)e->cgroup_id, e->d.pid,
+		       e->d.comm, (uint64_t)e->d.requested, (uint64_t)e->d.measured, (uint64_t)e->d.limit);
+	}
+	fflush(stdout);
+	return 0;
+}
+
+static int cmd_events(int argc, char **argv, struct mg_error *err)
+{
+	static const char *const known[] = { "--follow", "--json", NULL };
+	struct mg_shared s __attribute__((cleanup(mg_shared_close))) = MG_SHARED_INIT;
+	bool json = has_flag(argc, argv, "--json");
+	struct ring_buffer *rb;
+	int ret;
+
+	ret = check_flags(argc, argv, known, err);
+	if (ret < 0)
+		return ret;
+	ret = mg_shared_open(&s, false, err);
+	if (ret < 0)
+		return ret;
+	rb = ring_buffer__new(s.events, print_event, &json, NULL);
+	if (!rb)
+		return mg_fail_errno(err, errno, "cannot read %s/maps/events", MG_PIN_DIR);
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	if (!has_flag(argc, argv, "--follow")) {
+		ring_buffer__consume(rb);
+	} else {
+		while (!stop_following && mg_shared_exists()) {
+			ret = ring_buffer__poll(rb, 200);
+			if (ret < 0 && ret != -EINTR)
+				break;
+		}
+	}
+	ring_buffer__free(rb);
+	return 0;
+}
+
+static int cmd_probe(int argc, char **argv, struct mg_error *err)
+{
+	static const char *const known[] = { "--json", NULL };
+	struct mg_probe_result r[MG_PROBE_COUNT];
+	struct utsname u;
+	int ret;
+
+	ret = check_flags(argc, argv, known, err);
+	if (ret < 0)
+		return ret;
+	uname(&u);
+	mg_probe_all(r);
+	if (has_flag(argc, argv, "--json")) {
+		json_object *root = json_object_new_object(), *arr = json_object_new_array();
+
+		json_object_object_add(root, "kernel", json_object_new_string(u.release));
+		for (int i = 0; i < MG_PROBE_COUNT; i++) {
+			json_object *o = json_object_new_object();
+
+			json_object_object_add(o, "name", json_object_new_string(r[i].name));
+			json_object_object_add(o, "target", json_object_new_string(r[i].target));
+			json_object_object_add(o, "used_for", json_object_new_string(r[i].used_for));
+			json_object_object_add(o, "loads", json_object_new_boolean(r[i].loads));
+			json_object_object_add(o, "attaches", json_object_new_boolean(r[i].attaches));
+			json_object_object_add(o, "fires", json_object_new_boolean(r[i].fires));
+			json_object_object_add(o, "why_not", json_object_new_string(r[i].why_not));
+			json_object_array_add(arr, o);
+		}
+		json_object_object_add(root, "mechanisms", arr);
+		print_json(root);
+		return 0;
+	}
+	printf("kernel %s\n%-11s %-30s %-6s %-8s %-6s %s\n", u.release, "MECHANISM", "TARGET", "LOADS",
+	       "ATTACHES", "FIRES", "USED FOR / WHY NOT");
+	for (int i = 0; i < MG_PROBE_COUNT; i++)
+		printf("%-11s %-30s %-6s %-8s %-6s %s\n", r[i].name, r[i].target, r[i].loads ? "yes" : "no",
+		       r[i].attaches ? "yes" : "no", r[i].fires ? "yes" : "no",
+		       r[i].fires ? r[i].used_for : r[i].why_not);
+	return 0;
+}
+
+/* A cgroup is alive while its id still opens through the cgroup2 mount. */
+static bool cgroup_alive(int mount_fd, uint64_t id)
+{
+	struct {
+		struct file_handle fh;
+		uint64_t id;
+	} handle = { .fh.handle_bytes = sizeof(uint64_t), .fh.handle_type = 1, .id = id };
+	int fd = open_by_handle_at(mount_fd, &handle.fh, O_RDONLY);
+
+	if (fd >= 0) {
+		close(fd);
+		return true;
+	}
+	return errno != ESTALE && errno != ENOENT;
+}
+
+static int cmd_gc(int argc, char **argv, struct mg_error *err)
+{
+	static const char *const known[] = { "--all", NULL };
+	struct mg_shared s __attribute__((cleanup(mg_shared_close))) = MG_SHARED_INIT;
+	_cleanup_free_ struct entry *list = NULL;
+	_cleanup_free_ char *mountinfo = NULL;
+	_cleanup_close_ int mount_fd = -1;
+	bool all = has_flag(argc, argv, "--all");
+	char mount[4096];
+	size_t n = 0, removed = 0;
+	int ret;
+
+	ret = check_flags(argc, argv, known, err);
+	if (ret < 0)
+		return ret;
+	ret = mg_shared_lock(&s, err);
+	if (ret < 0)
+		return ret;
+	if (!mg_shared_exists()) {
+		printf("memgate: nothing to collect\n");
+		return 0;
+	}
+	if (all) {
+		ret = mg_shared_release_if_unused(&s, err); /* s has no maps open: removes all */
+		printf("memgate: removed all of %s\n", MG_PIN_DIR);
+		return ret;
+	}
+	ret = mg_shared_open(&s, false, err);
+	if (ret < 0)
+		return ret;
+	if (mg_read_file("/proc/self/mountinfo", 1 << 20, &mountinfo, err) < 0 ||
+	    mg_cgroup2_mount_parse(mountinfo, mount, sizeof(mount), err) < 0)
+		return -err->code;
+	mount_fd = open(mount, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (mount_fd < 0)
+		return mg_fail_errno(err, errno, "cannot open %s", mount);
+	ret = collect(&s, &list, &n);
+	if (ret < 0)
+		return mg_fail(err, -ret, "cannot read memgate's maps");
+	for (size_t i = 0; i < n; i++) {
+		if (cgroup_alive(mount_fd, list[i].cgroup_id))
+			continue;
+		printf("memgate: removing %s (cgroup %" PRIu64 " is gone)\n", list[i].id, list[i].cgroup_id);
+		ret = mg_shared_remove(&s, list[i].id, err);
+		if (ret < 0)
+			return ret;
+		removed++;
+	}
+	printf("memgate: %zu entr%s removed\n", removed, removed == 1 ? "y" : "ies");
+	return mg_shared_release_if_unused(&s, err);
+}
+
+static int cmd_validate(int argc, char **argv, struct mg_error *err)
+{
+	_cleanup_json_ json_object *annotations = NULL;
+	struct mg_policy_bytes bytes;
+	struct mg_policy_spec spec;
+	uint64_t memory_max = 0;
+	const char *config = NULL;
+	int ret;
+
+	annotations = json_object_new_object();
+	for (int i = 2; i < argc; i++) {
+		char *eq;
+
+		if (!strcmp(argv[i], "--memory-max") && i + 1 < argc) {
+			ret = mg_parse_quantity(argv[++i], &memory_max, err);
+			if (ret < 0) {
+				mg_error_prefix(err, "--memory-max");
+				return ret;
+			}
+		} else if (!strcmp(argv[i], "--config") && i + 1 < argc) {
+			config = argv[++i];
+		} else if ((eq = strchr(argv[i], '=')) && eq != argv[i]) {
+			json_object_object_add(annotations, strndupa(argv[i], eq - argv[i]),
+					       json_object_new_string(eq + 1));
+		} else {
+			return mg_fail(err, EINVAL,
+				       "validate: unexpected '%s' (expected KEY=VALUE, --config FILE or --memory-max SIZE)",
+				       argv[i]);
+		}
+	}
+	if (config) {
+		json_object *spec_json = json_object_from_file(config), *a;
+
+		if (!spec_json)
+			return mg_fail(err, EINVAL, "%s: %s", config, json_util_get_last_err());
+		if (json_object_object_get_ex(spec_json, "annotations", &a) &&
+		    json_object_is_type(a, json_type_object)) {
+			json_object_object_foreach(a, k, v)
+				json_object_object_add(annotations, k, json_object_get(v));
+		}
+		json_object_put(spec_json);
+	}
+	ret = mg_policy_parse(annotations, &spec, err);
+	if (ret < 0)
+		return ret;
+	if (!spec.present) {
+		printf("no memgate policy: the hook will do nothing for this container\n");
+		return 0;
+	}
+	ret = mg_policy_resolve(&spec, memory_max, &bytes, err);
+	if (ret < 0)
+		return ret;
+	printf("valid: mode=%s commit-limit=%" PRIu64 " pressure-gate=%" PRIu64 " fork-gate=%" PRIu64 "%s\n",
+	       bytes.mode == MG_MODE_AUDIT ? "audit" : "enforce", bytes.commit_limit, bytes.pressure_gate,
+	       bytes.fork_gate, spec.warn_unsupported ? " on-unsupported=warn" : "");
+	return 0;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: memgate status [--json | --prometheus]\n"
+		   "       memgate events [--follow] [--json]\n"
+		   "       memgate probe [--json]\n"
+		   "       memgate gc [--all]\n"
+		   "       memgate validate [--memory-max SIZE] (--config FILE | KEY=VALUE...)\n");
+}
+
+int main(int argc, char **argv)
+{
+	static const struct {
+		const char *name;
+		int (*fn)(int, char **, struct mg_error *);
+	} commands[] = {
+		{ "status", cmd_status }, { "events", cmd_events },	{ "probe", cmd_probe },
+		{ "gc", cmd_gc },	  { "validate", cmd_validate },
+	};
+	struct mg_error err = {};
+
+	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+		usage(argc < 2 ? stderr : stdout);
+		return argc < 2 ? 2 : 0;
+	}
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		if (strcmp(argv[1], commands[i].name))
+			continue;
+		if (commands[i].fn(argc, argv, &err) < 0) {
+			fprintf(stderr, "memgate %s: %s\n", argv[1], err.msg);
+			return 1;
+		}
+		return 0;
+	}
+	fprintf(stderr, "memgate: unknown command '%s' (expected status, events, probe, gc or validate)\n",
+		argv[1]);
+	return 2;
+}

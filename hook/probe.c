@@ -1,0 +1,137 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <bpf/libbpf.h>
+
+#include "mg_cgroup.h"
+#include "mg_cleanup.h"
+#include "mg_probe.h"
+#include "probe.skel.h"
+
+static const struct {
+	const char *name, *target, *used_for;
+} mechanisms[MG_PROBE_COUNT] = {
+	[MG_PROBE_FMOD_RET] = { "fmod_ret", "security_vm_enough_memory_mm",
+				"commit-limit, pressure-gate" },
+	[MG_PROBE_FENTRY] = { "fentry", "exit_mmap", "commit-limit (release at exit)" },
+	[MG_PROBE_LSM_CGROUP] = { "lsm_cgroup", "task_alloc", "fork-gate" },
+	[MG_PROBE_LSM] = { "lsm", "task_alloc", "fork-gate (BPF LSM active)" },
+	[MG_PROBE_TP_BTF] = { "tp_btf", "sched_process_fork", "commit-limit (fork accounting)" },
+	[MG_PROBE_TRACEPOINT] = { "tracepoint", "sched/sched_process_fork", "monitoring" },
+};
+
+static int quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	return 0;
+}
+
+static void why(struct mg_probe_result *r, const char *step, int code)
+{
+	const char *hint = "";
+
+	if (code == EPERM)
+		hint = " (refused: kernel lockdown, blocked trampolines or missing CAP_BPF)";
+	else if (code == ENOENT)
+		hint = " (no such attach point; for tracepoints, is tracefs mounted?)";
+	else if (code == EBUSY)
+		hint = " (the attach point is busy or not traceable)";
+	snprintf(r->why_not, sizeof(r->why_not), "%s failed: %s%s", step, strerror(code), hint);
+}
+
+/* What each program waits for: an accounted mapping, a fork, an exit. */
+static void trigger(void)
+{
+	void *p = mmap(NULL, 1 << 20, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	pid_t child;
+
+	if (p != MAP_FAILED)
+		munmap(p, 1 << 20);
+	child = fork();
+	if (child == 0)
+		_exit(0);
+	if (child > 0)
+		waitpid(child, NULL, 0);
+}
+
+static int own_cgroup_fd(void)
+{
+	struct mg_error ignored;
+	struct mg_cgroup cg;
+
+	if (mg_cgroup_of_pid(getpid(), &cg, &ignored) < 0)
+		return -1;
+	return open(cg.path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+}
+
+static void probe_one(enum mg_probe which, struct mg_probe_result *r)
+{
+	_cleanup_close_ int cgroup_fd = -1;
+	struct bpf_program *chosen;
+	struct bpf_link *link;
+	struct probe_bpf *skel;
+	int ret;
+
+	skel = probe_bpf__open();
+	if (!skel) {
+		why(r, "open", errno);
+		return;
+	}
+	struct bpf_program *progs[MG_PROBE_COUNT] = {
+		[MG_PROBE_FMOD_RET] = skel->progs.probe_fmod_ret,
+		[MG_PROBE_FENTRY] = skel->progs.probe_fentry,
+		[MG_PROBE_LSM_CGROUP] = skel->progs.probe_lsm_cgroup,
+		[MG_PROBE_LSM] = skel->progs.probe_lsm,
+		[MG_PROBE_TP_BTF] = skel->progs.probe_tp_btf,
+		[MG_PROBE_TRACEPOINT] = skel->progs.probe_tracepoint,
+	};
+
+	skel->rodata->target_tgid = getpid();
+	for (int i = 0; i < MG_PROBE_COUNT; i++)
+		bpf_program__set_autoload(progs[i], i == (int)which);
+	chosen = progs[which];
+	ret = probe_bpf__load(skel);
+	if (ret) {
+		why(r, "load", -ret);
+		goto out;
+	}
+	r->loads = true;
+	if (which == MG_PROBE_LSM_CGROUP) {
+		cgroup_fd = own_cgroup_fd();
+		link = bpf_program__attach_cgroup(chosen, cgroup_fd);
+	} else {
+		link = bpf_program__attach(chosen);
+	}
+	if (!link) {
+		why(r, "attach", errno);
+		goto out;
+	}
+	r->attaches = true;
+	trigger();
+	bpf_link__destroy(link);
+	r->fires = skel->bss->fired[which] > 0;
+	if (!r->fires)
+		snprintf(r->why_not, sizeof(r->why_not),
+			 which == MG_PROBE_LSM ? "attached but never called: the BPF LSM is not in lsm="
+					       : "attached but never called");
+out:
+	probe_bpf__destroy(skel);
+}
+
+void mg_probe_all(struct mg_probe_result results[MG_PROBE_COUNT])
+{
+	libbpf_print_fn_t old = libbpf_set_print(quiet);
+
+	for (int i = 0; i < MG_PROBE_COUNT; i++) {
+		memset(&results[i], 0, sizeof(results[i]));
+		results[i].name = mechanisms[i].name;
+		results[i].target = mechanisms[i].target;
+		results[i].used_for = mechanisms[i].used_for;
+		probe_one(i, &results[i]);
+	}
+	libbpf_set_print(old);
+}

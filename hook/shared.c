@@ -1,0 +1,443 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <linux/magic.h>
+
+#include "mg_cgroup.h"
+#include "mg_cleanup.h"
+#include "mg_shared.h"
+#include "memgate.skel.h"
+
+#define BPFFS "/sys/fs/bpf"
+#define STAGING_PREFIX BPFFS "/memgate-staging-"
+#define DEAD_PREFIX BPFFS "/memgate-dead-"
+
+static const struct {
+	const char *name;
+	size_t offset;
+} shared_maps[] = {
+	{ "policies", offsetof(struct mg_shared, policies) },
+	{ "stats", offsetof(struct mg_shared, stats) },
+	{ "mms", offsetof(struct mg_shared, mms) },
+	{ "containers", offsetof(struct mg_shared, containers) },
+	{ "globals", offsetof(struct mg_shared, globals) },
+	{ "events", offsetof(struct mg_shared, events) },
+};
+
+#define SHARED_FD(s, i) (*(int *)((char *)(s) + shared_maps[i].offset))
+
+int mg_container_key(const char *id, struct mg_container_key *key, struct mg_error *err)
+{
+	size_t len = strlen(id);
+
+	if (len == 0 || len >= sizeof(key->id))
+		return mg_fail(err, ENAMETOOLONG,
+			       "OCI state: container \"id\" must be 1 to %zu characters, got %zu",
+			       sizeof(key->id) - 1, len);
+	memset(key, 0, sizeof(*key));
+	memcpy(key->id, id, len);
+	return 0;
+}
+
+int mg_shared_lock(struct mg_shared *s, struct mg_error *err)
+{
+	if (mkdir(MG_LOCK_DIR, 0700) < 0 && errno != EEXIST)
+		return mg_fail_errno(err, errno, "cannot create %s", MG_LOCK_DIR);
+	s->lock = open(MG_LOCK_FILE, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (s->lock < 0)
+		return mg_fail_errno(err, errno, "cannot open %s", MG_LOCK_FILE);
+	if (flock(s->lock, LOCK_EX) < 0)
+		return mg_fail_errno(err, errno, "cannot lock %s", MG_LOCK_FILE);
+	return 0;
+}
+
+bool mg_shared_exists(void)
+{
+	return access(MG_PIN_DIR "/maps/policies", F_OK) == 0;
+}
+
+static int ensure_bpffs(struct mg_error *err)
+{
+	struct statfs fs;
+
+	if (statfs(BPFFS, &fs) == 0 && fs.f_type == BPF_FS_MAGIC)
+		return 0;
+	if (mount("bpf", BPFFS, "bpf", 0, "mode=0700") < 0)
+		return mg_fail_errno(err, errno, "bpffs is not mounted at %s and mounting it failed",
+				     BPFFS);
+	return 0;
+}
+
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	return flag == FTW_DP ? rmdir(path) : unlink(path);
+}
+
+/* Unpinning drops the kernel's last reference: links detach, programs unload. */
+static int remove_tree(const char *dir)
+{
+	if (access(dir, F_OK) < 0)
+		return 0;
+	return nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* A staging or dying tree left by a hook that was killed; we hold the lock. */
+static void remove_stale_trees(void)
+{
+	_cleanup_closedir_ DIR *dir = opendir(BPFFS);
+	struct dirent *de;
+	char path[512];
+
+	if (!dir)
+		return;
+	while ((de = readdir(dir))) {
+		if (strncmp(de->d_name, "memgate-staging-", 16) &&
+		    strncmp(de->d_name, "memgate-dead-", 13))
+			continue;
+		snprintf(path, sizeof(path), BPFFS "/%s", de->d_name);
+		remove_tree(path);
+	}
+}
+
+static int pin_map(struct bpf_map *map, const char *dir, const char *name, struct mg_error *err)
+{
+	char path[512];
+	int ret;
+
+	snprintf(path, sizeof(path), "%s/maps/%s", dir, name);
+	ret = bpf_map__pin(map, path);
+	if (ret < 0)
+		return mg_fail_errno(err, -ret, "cannot pin map %s", path);
+	return 0;
+}
+
+static int pin_link(struct bpf_link *link, const char *dir, const char *name, struct mg_error *err)
+{
+	char path[512];
+	int ret;
+
+	snprintf(path, sizeof(path), "%s/links/%s", dir, name);
+	ret = bpf_link__pin(link, path);
+	if (ret < 0)
+		return mg_fail_errno(err, -ret, "cannot pin link %s", path);
+	return 0;
+}
+
+static struct memgate_bpf *open_and_load(bool with_lsm_cgroup, int *load_err)
+{
+	struct memgate_bpf *skel = memgate_bpf__open();
+
+	if (!skel) {
+		*load_err = -errno;
+		return NULL;
+	}
+	skel->rodata->page_shift = __builtin_ctzl(sysconf(_SC_PAGESIZE));
+	bpf_program__set_autoload(skel->progs.mg_task_alloc, with_lsm_cgroup);
+	*load_err = memgate_bpf__load(skel);
+	if (*load_err) {
+		memgate_bpf__destroy(skel);
+		return NULL;
+	}
+	return skel;
+}
+
+static int build_tree(struct memgate_bpf *skel, const char *dir, struct mg_error *err)
+{
+	struct {
+		struct bpf_program *prog;
+		const char *name;
+	} globals_progs[] = {
+		{ skel->progs.mg_vm_enough, "vm_enough" },
+		{ skel->progs.mg_exit_mmap, "exit_mmap" },
+		{ skel->progs.mg_fork, "fork" },
+	};
+	struct {
+		struct bpf_map *map;
+		const char *name;
+	} maps[] = {
+		{ skel->maps.mg_policies, "policies" }, { skel->maps.mg_stats, "stats" },
+		{ skel->maps.mg_mms, "mms" },		{ skel->maps.mg_containers, "containers" },
+		{ skel->maps.mg_globals, "globals" },	{ skel->maps.mg_events, "events" },
+	};
+	struct mg_globals g = { .layout_version = MG_LAYOUT_VERSION };
+	char path[512];
+	__u32 zero = 0;
+	int ret;
+
+	if (mkdir(dir, 0700) < 0)
+		return mg_fail_errno(err, errno, "cannot create %s", dir);
+	for (const char *sub = "maps\0progs\0links\0"; *sub; sub += strlen(sub) + 1) {
+		snprintf(path, sizeof(path), "%s/%s", dir, sub);
+		if (mkdir(path, 0700) < 0)
+			return mg_fail_errno(err, errno, "cannot create %s", path);
+	}
+	if (bpf_map_update_elem(bpf_map__fd(skel->maps.mg_globals), &zero, &g, BPF_ANY) < 0)
+		return mg_fail_errno(err, errno, "cannot initialise memgate's globals map");
+	for (size_t i = 0; i < sizeof(maps) / sizeof(maps[0]); i++) {
+		ret = pin_map(maps[i].map, dir, maps[i].name, err);
+		if (ret < 0)
+			return ret;
+	}
+	for (size_t i = 0; i < sizeof(globals_progs) / sizeof(globals_progs[0]); i++) {
+		struct bpf_link *link = bpf_program__attach(globals_progs[i].prog);
+
+		if (!link)
+			return mg_fail_errno(err, errno, "cannot attach memgate program %s",
+					     bpf_program__name(globals_progs[i].prog));
+		ret = pin_link(link, dir, globals_progs[i].name, err);
+		bpf_link__destroy(link);
+		if (ret < 0)
+			return ret;
+	}
+	if (bpf_program__fd(skel->progs.mg_task_alloc) >= 0) {
+		snprintf(path, sizeof(path), "%s/progs/task_alloc", dir);
+		ret = bpf_program__pin(skel->progs.mg_task_alloc, path);
+		if (ret < 0)
+			return mg_fail_errno(err, -ret, "cannot pin %s", path);
+	}
+	return 0;
+}
+
+/* Load the object once, pin it in a staging tree, and rename it into place. */
+static int load_and_pin(struct mg_error *err)
+{
+	struct memgate_bpf *skel;
+	char staging[256];
+	int load_err, ret;
+
+	ret = ensure_bpffs(err);
+	if (ret < 0)
+		return ret;
+	remove_stale_trees();
+	skel = open_and_load(true, &load_err);
+	if (!skel) /* No lsm_cgroup here: commit limits can still work. */
+		skel = open_and_load(false, &load_err);
+	if (!skel)
+		return mg_fail_errno(err, -load_err,
+				     "cannot load memgate's BPF programs (see `memgate probe`)");
+	snprintf(staging, sizeof(staging), STAGING_PREFIX "%d", getpid());
+	ret = build_tree(skel, staging, err);
+	if (ret == 0 && rename(staging, MG_PIN_DIR) < 0)
+		ret = mg_fail_errno(err, errno, "cannot move %s to %s", staging, MG_PIN_DIR);
+	memgate_bpf__destroy(skel);
+	if (ret < 0)
+		remove_tree(staging);
+	return ret;
+}
+
+int mg_shared_open(struct mg_shared *s, bool create, struct mg_error *err)
+{
+	struct mg_globals g = {};
+	__u32 zero = 0;
+	char path[512];
+	int ret;
+
+	if (!mg_shared_exists()) {
+		if (!create)
+			return mg_fail(err, ENOENT, "no memgate state at %s: no container is under policy",
+				       MG_PIN_DIR);
+		ret = load_and_pin(err);
+		if (ret < 0)
+			return ret;
+	}
+	for (size_t i = 0; i < sizeof(shared_maps) / sizeof(shared_maps[0]); i++) {
+		snprintf(path, sizeof(path), MG_PIN_DIR "/maps/%s", shared_maps[i].name);
+		SHARED_FD(s, i) = bpf_obj_get(path);
+		if (SHARED_FD(s, i) < 0)
+			return mg_fail_errno(err, errno, "cannot open pinned map %s", path);
+	}
+	if (bpf_map_lookup_elem(s->globals, &zero, &g) < 0 || g.layout_version != MG_LAYOUT_VERSION)
+		return mg_fail(err, EPROTO,
+			       "%s holds memgate state of layout %llu, this memgate uses layout %d; "
+			       "stop its containers or run `memgate gc --all`",
+			       MG_PIN_DIR, (unsigned long long)g.layout_version, MG_LAYOUT_VERSION);
+	return 0;
+}
+
+static bool lsm_active(const char *name)
+{
+	_cleanup_free_ char *list = NULL;
+	struct mg_error ignored;
+	size_t len = strlen(name);
+
+	if (access("/sys/kernel/security/lsm", F_OK) < 0)
+		mount("securityfs", "/sys/kernel/security", "securityfs", 0, NULL);
+	if (mg_read_file("/sys/kernel/security/lsm", 4096, &list, &ignored) < 0)
+		return false;
+	for (char *p = list; (p = strstr(p, name)); p += len)
+		if ((p == list || p[-1] == ',') && (p[len] == ',' || p[len] == '\n' || !p[len]))
+			return true;
+	return false;
+}
+
+void mg_shared_support(struct mg_support *support)
+{
+	memset(support, 0, sizeof(*support));
+	support->commit = access(MG_PIN_DIR "/links/vm_enough", F_OK) == 0;
+	if (!support->commit)
+		snprintf(support->why_not_commit, sizeof(support->why_not_commit),
+			 "fmod_ret on security_vm_enough_memory_mm did not attach");
+	if (access(MG_PIN_DIR "/progs/task_alloc", F_OK) < 0)
+		snprintf(support->why_not_fork, sizeof(support->why_not_fork),
+			 "this kernel does not load lsm_cgroup programs");
+	else if (!lsm_active("bpf"))
+		snprintf(support->why_not_fork, sizeof(support->why_not_fork),
+			 "the BPF LSM is not active (add \"bpf\" to the kernel's lsm= list)");
+	else
+		support->fork_gate = true;
+}
+
+static void fork_link_path(uint64_t cgroup_id, char *path, size_t size)
+{
+	snprintf(path, size, MG_PIN_DIR "/links/fork-gate-%" PRIu64, cgroup_id);
+}
+
+static int attach_fork_gate(uint64_t cgroup_id, int cgroup_fd, __u64 *link_id,
+			    struct mg_error *err)
+{
+	_cleanup_close_ int prog = bpf_obj_get(MG_PIN_DIR "/progs/task_alloc");
+	_cleanup_close_ int link = -1;
+	struct bpf_link_info info = {};
+	__u32 len = sizeof(info);
+	char path[512];
+
+	if (prog < 0)
+		return mg_fail_errno(err, errno, "cannot open %s/progs/task_alloc", MG_PIN_DIR);
+	link = bpf_link_create(prog, cgroup_fd, BPF_LSM_CGROUP, NULL);
+	if (link < 0)
+		return mg_fail_errno(err, errno, "cannot attach the fork gate to the cgroup");
+	fork_link_path(cgroup_id, path, sizeof(path));
+	if (bpf_obj_pin(link, path) < 0)
+		return mg_fail_errno(err, errno, "cannot pin %s", path);
+	if (bpf_obj_get_info_by_fd(link, &info, &len) == 0)
+		*link_id = info.id;
+	return 0;
+}
+
+void mg_shared_forget_cgroup(struct mg_shared *s, uint64_t cgroup_id)
+{
+	__u64 key, next, *prev = NULL;
+	struct mg_mm entry;
+	char path[512];
+
+	bpf_map_delete_elem(s->policies, &cgroup_id);
+	fork_link_path(cgroup_id, path, sizeof(path));
+	unlink(path);
+	/* Address spaces of the cgroup that never exited (moved away, or leaked). */
+	while (bpf_map_get_next_key(s->mms, prev, &next) == 0) {
+		if (bpf_map_lookup_elem(s->mms, &next, &entry) == 0 &&
+		    entry.cgroup_id == cgroup_id) {
+			bpf_map_delete_elem(s->mms, &next);
+			continue; /* restart from prev: next is gone */
+		}
+		key = next;
+		prev = &key;
+	}
+	bpf_map_delete_elem(s->stats, &cgroup_id);
+}
+
+int mg_shared_add(struct mg_shared *s, const char *id, uint64_t cgroup_id, int cgroup_fd,
+		  const struct mg_policy *policy, struct mg_error *err)
+{
+	struct mg_container container = { .cgroup_id = cgroup_id };
+	struct mg_container_key key;
+	struct mg_stats stats = {};
+	struct mg_policy existing;
+	int ret;
+
+	ret = mg_container_key(id, &key, err);
+	if (ret < 0)
+		return ret;
+	if (bpf_map_lookup_elem(s->containers, &key, &container) == 0) {
+		/* prestart and createRuntime both ran, or a stale entry of a reused id. */
+		if (container.cgroup_id == cgroup_id &&
+		    bpf_map_lookup_elem(s->policies, &cgroup_id, &existing) == 0 &&
+		    !memcmp(&existing, policy, sizeof(existing)))
+			return 0;
+		mg_shared_forget_cgroup(s, container.cgroup_id);
+		bpf_map_delete_elem(s->containers, &key);
+		container = (struct mg_container){ .cgroup_id = cgroup_id };
+	}
+	if (bpf_map_lookup_elem(s->policies, &cgroup_id, &existing) == 0)
+		return mg_fail(err, EEXIST,
+			       "cgroup %" PRIu64 " already has a memgate policy from another container",
+			       cgroup_id);
+
+	if (bpf_map_update_elem(s->stats, &cgroup_id, &stats, BPF_ANY) < 0) {
+		ret = mg_fail_errno(err, errno, "cannot add to %s/maps/stats", MG_PIN_DIR);
+		goto undo;
+	}
+	if (policy->fork_gate) {
+		ret = attach_fork_gate(cgroup_id, cgroup_fd, &container.fork_link_id, err);
+		if (ret < 0)
+			goto undo;
+	}
+	if (bpf_map_update_elem(s->policies, &cgroup_id, policy, BPF_NOEXIST) < 0) {
+		ret = mg_fail_errno(err, errno, "cannot add to %s/maps/policies", MG_PIN_DIR);
+		goto undo;
+	}
+	if (bpf_map_update_elem(s->containers, &key, &container, BPF_ANY) < 0) {
+		ret = mg_fail_errno(err, errno, "cannot add to %s/maps/containers", MG_PIN_DIR);
+		goto undo;
+	}
+	return 0;
+undo:
+	mg_shared_forget_cgroup(s, cgroup_id);
+	return ret;
+}
+
+int mg_shared_remove(struct mg_shared *s, const char *id, struct mg_error *err)
+{
+	struct mg_container_key key;
+	struct mg_container container;
+	int ret;
+
+	ret = mg_container_key(id, &key, err);
+	if (ret < 0)
+		return ret;
+	if (bpf_map_lookup_elem(s->containers, &key, &container) < 0)
+		return 0;
+	mg_shared_forget_cgroup(s, container.cgroup_id);
+	bpf_map_delete_elem(s->containers, &key);
+	return 0;
+}
+
+int mg_shared_release_if_unused(struct mg_shared *s, struct mg_error *err)
+{
+	char dead[256];
+	__u64 key;
+
+	if (s->policies >= 0 && bpf_map_get_next_key(s->policies, NULL, &key) == 0)
+		return 0;
+	snprintf(dead, sizeof(dead), DEAD_PREFIX "%d", getpid());
+	if (rename(MG_PIN_DIR, dead) < 0) {
+		if (errno == ENOENT)
+			return 0;
+		return mg_fail_errno(err, errno, "cannot remove %s", MG_PIN_DIR);
+	}
+	if (remove_tree(dead) < 0)
+		return mg_fail_errno(err, errno, "cannot remove %s", dead);
+	return 0;
+}
+
+void mg_shared_close(struct mg_shared *s)
+{
+	for (size_t i = 0; i < sizeof(shared_maps) / sizeof(shared_maps[0]); i++) {
+		if (SHARED_FD(s, i) >= 0)
+			close(SHARED_FD(s, i));
+		SHARED_FD(s, i) = -1;
+	}
+	if (s->lock >= 0)
+		close(s->lock);
+	s->lock = -1;
+}

@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* Finding a container's cgroup v2 from its pid, as the kernel sees it. */
+#ifndef MG_CGROUP_H
+#define MG_CGROUP_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "mg_error.h"
+
+struct mg_cgroup {
+	char path[4096]; /* absolute directory, e.g. /sys/fs/cgroup/mg/ctr1 */
+	uint64_t id;	 /* what bpf_get_current_cgroup_id() returns for it */
+	unsigned level;	 /* 0 for the root */
+};
+
+/* The cgroup2 mount point in a mountinfo text (hybrid hosts included). */
+int mg_cgroup2_mount_parse(const char *mountinfo, char *mount, size_t size, struct mg_error *err);
+
+/* The "0::/path" entry of a /proc/PID/cgroup text. */
+int mg_cgroup_path_parse(const char *proc_cgroup, char *path, size_t size, struct mg_error *err);
+
+/* The cgroup v2 of a live process. */
+int mg_cgroup_of_pid(pid_t pid, struct mg_cgroup *cg, struct mg_error *err);
+
+/* memory.max in bytes; 0 when "max" (no limit). Fails if the file is absent. */
+int mg_cgroup_memory_max(const struct mg_cgroup *cg, uint64_t *bytes, struct mg_error *err);
+
+/* Read a small file whole, NUL-terminated. */
+int mg_read_file(const char *path, size_t max, char **buf, struct mg_error *err);
+
+#endif

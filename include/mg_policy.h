@@ -1,0 +1,76 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * A container's memgate policy: what the annotations ask for (mg_policy_spec)
+ * and what it resolves to once the container's memory.max is known.
+ * The hook and `memgate validate` share this parser, so they can not disagree.
+ */
+#ifndef MG_POLICY_H
+#define MG_POLICY_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <json-c/json.h>
+
+#include "mg_error.h"
+
+#define MG_ANNOTATION_PREFIX "memgate.io/"
+
+enum mg_size_kind {
+	MG_SIZE_UNSET = 0,
+	MG_SIZE_BYTES,
+	MG_SIZE_PERCENT,
+};
+
+#define MG_QUANTITY_MAX_LEN 64 /* characters in a quantity we accept */
+#define MG_SIZE_KEY_LEN 256
+
+struct mg_size {
+	enum mg_size_kind kind;
+	uint64_t bytes;	  /* MG_SIZE_BYTES */
+	unsigned percent; /* MG_SIZE_PERCENT: 1..100 of memory.max */
+	/* Where it came from, so mg_policy_resolve() can name it in errors. */
+	char key[MG_SIZE_KEY_LEN];	    /* annotation key, "" when not from one */
+	char text[MG_QUANTITY_MAX_LEN + 1]; /* the value as written */
+};
+
+enum mg_mode {
+	MG_MODE_ENFORCE = 0,
+	MG_MODE_AUDIT = 1,
+};
+
+struct mg_policy_spec {
+	bool present; /* at least one knob applies to this container */
+	struct mg_size commit_limit;
+	struct mg_size pressure_gate;
+	struct mg_size fork_gate;
+	enum mg_mode mode;
+	bool warn_unsupported; /* memgate.io/on-unsupported: warn */
+};
+
+/* Parse "512Mi", "2Gi", "1G", "1500M", "4096", "1.5Gi" (a Kubernetes quantity). */
+int mg_parse_quantity(const char *text, uint64_t *bytes, struct mg_error *err);
+
+/* Parse SIZE, or also PERCENT ("80%") when allow_percent. */
+int mg_parse_size(const char *text, bool allow_percent, struct mg_size *out, struct mg_error *err);
+
+/*
+ * Turn an annotations object (string -> string) into a spec.  Handles
+ * `memgate.io/<knob>.<container-name>` overrides keyed by
+ * io.kubernetes.container.name, and leaves pod sandbox containers alone
+ * (spec->present = false).  annotations may be NULL.
+ */
+int mg_policy_parse(json_object *annotations, struct mg_policy_spec *spec, struct mg_error *err);
+
+/* A resolved policy: sizes in bytes, 0 meaning "not set". */
+struct mg_policy_bytes {
+	uint64_t commit_limit;
+	uint64_t pressure_gate;
+	uint64_t fork_gate;
+	enum mg_mode mode;
+};
+
+/* memory_max is the container's memory.max in bytes, 0 when it has none. */
+int mg_policy_resolve(const struct mg_policy_spec *spec, uint64_t memory_max,
+		      struct mg_policy_bytes *out, struct mg_error *err);
+
+#endif

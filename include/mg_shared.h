@@ -1,0 +1,74 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The state all containers share, pinned under MG_PIN_DIR:
+ *
+ *   maps/{policies,stats,mms,containers,globals,events}
+ *   progs/task_alloc            the lsm_cgroup program, attached per container
+ *   links/{vm_enough,exit_mmap,fork}   the global attachments
+ *   links/fork-gate-<cgroup id>        one per container with a fork gate
+ *
+ * The tree is built in a staging directory and renamed into place, so a
+ * hook killed half-way leaves either the whole tree or none of it.  Every
+ * change happens under an flock on MG_LOCK_FILE, which the kernel drops
+ * when its holder dies.
+ */
+#ifndef MG_SHARED_H
+#define MG_SHARED_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "memgate.h"
+#include "mg_error.h"
+
+#define MG_LOCK_DIR "/run/memgate"
+#define MG_LOCK_FILE MG_LOCK_DIR "/lock"
+
+struct mg_shared {
+	int policies;
+	int stats;
+	int mms;
+	int containers;
+	int globals;
+	int events;
+	int lock;
+};
+
+#define MG_SHARED_INIT { -1, -1, -1, -1, -1, -1, -1 }
+
+/* What the running kernel can enforce, from what was loaded and attached. */
+struct mg_support {
+	bool commit;	  /* fmod_ret on security_vm_enough_memory_mm */
+	bool fork_gate;	  /* lsm_cgroup loaded and the BPF LSM active */
+	char why_not_commit[256];
+	char why_not_fork[256];
+};
+
+int mg_shared_lock(struct mg_shared *s, struct mg_error *err);
+
+/* Open the pinned maps; load and pin everything first when create is set. */
+int mg_shared_open(struct mg_shared *s, bool create, struct mg_error *err);
+
+/* Whether the shared state exists at all (one stat, no BPF). */
+bool mg_shared_exists(void);
+
+void mg_shared_support(struct mg_support *support);
+
+/* Register a container's policy.  Undoes all of it on failure. */
+int mg_shared_add(struct mg_shared *s, const char *id, uint64_t cgroup_id, int cgroup_fd,
+		  const struct mg_policy *policy, struct mg_error *err);
+
+/* Forget a container by id; a no-op when it has no entry. */
+int mg_shared_remove(struct mg_shared *s, const char *id, struct mg_error *err);
+
+/* Forget a cgroup and everything keyed by it. */
+void mg_shared_forget_cgroup(struct mg_shared *s, uint64_t cgroup_id);
+
+/* Unpin everything when no policy is left; the kernel then unloads it. */
+int mg_shared_release_if_unused(struct mg_shared *s, struct mg_error *err);
+
+void mg_shared_close(struct mg_shared *s);
+
+int mg_container_key(const char *id, struct mg_container_key *key, struct mg_error *err);
+
+#endif

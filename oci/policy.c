@@ -1,0 +1,542 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * memgate.io/ annotations -> policy.  Sizes use Kubernetes quantity notation
+ * (resource.Quantity) so a pod spec's "512Mi" means the same thing here.
+ * All arithmetic is on integers: a quantity is digits * 10^dec * 2^bin, and
+ * it must come out a whole number of bytes below 2^64.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "mg_policy.h"
+
+#define PAGE_BYTES 4096
+#define EXAMPLE "expected a size such as 512Mi or 2Gi"
+#define UNITS "Ki Mi Gi Ti Pi Ei, k M G T P E"
+
+static const char binary_units[] = "KMGTPE";  /* Ki..Ei: 2^10..2^60 */
+static const char decimal_units[] = "kMGTPE"; /* k..E: 10^3..10^18 */
+
+static bool is_digit(char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+static bool is_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
+}
+
+/* "512m" is milli-bytes to Kubernetes; say what it is and what was meant. */
+static int fail_milli(const char *text, size_t num_len, const char *int_start, size_t int_len,
+		      const char *frac_start, size_t frac_len, struct mg_error *err)
+{
+	char all[MG_QUANTITY_MAX_LEN * 2], out[MG_QUANTITY_MAX_LEN * 2];
+	size_t n = 0, o = 0, i;
+	long point;
+
+	memcpy(all, int_start, int_len);
+	memcpy(all + int_len, frac_start, frac_len);
+	n = int_len + frac_len;
+	point = (long)int_len - 3; /* the decimal point moves three places left */
+
+	if (point <= 0) {
+		out[o++] = '0';
+		out[o++] = '.';
+		for (i = 0; i < (size_t)-point; i++)
+			out[o++] = '0';
+		memcpy(out + o, all, n);
+		o += n;
+	} else {
+		memcpy(out, all, (size_t)point);
+		o = (size_t)point;
+		out[o++] = '.';
+		memcpy(out + o, all + point, n - (size_t)point);
+		o += n - (size_t)point;
+	}
+	out[o] = '\0';
+	/* Trim to a plain decimal: no trailing fraction zeros, no leading integer zeros. */
+	while (o > 0 && out[o - 1] == '0')
+		out[--o] = '\0';
+	if (o > 0 && out[o - 1] == '.')
+		out[--o] = '\0';
+	for (i = 0; out[i] == '0' && is_digit(out[i + 1]); i++)
+		;
+	return mg_fail(
+		err, EINVAL,
+		"\"%s\" is %s bytes in Kubernetes notation (m is milli); did you mean \"%.*sMi\"?",
+		text, o > i ? out + i : "0", (int)num_len, text);
+}
+
+/* Near-misses such as 10K, 10mi, 10MB, 10KiB: suggest the binary and decimal spellings. */
+static int fail_unit(const char *text, const char *suffix, struct mg_error *err)
+{
+	size_t len = strlen(suffix), num_len = suffix - text;
+	const char *letters = "kmgtpe";
+	const char *hit = len ? strchr(letters, suffix[0] | 0x20) : NULL;
+	size_t rest = 1;
+
+	if (hit && suffix[0] && rest < len && (suffix[rest] == 'i' || suffix[rest] == 'I'))
+		rest++;
+	if (hit && rest < len && (suffix[rest] == 'b' || suffix[rest] == 'B'))
+		rest++;
+	if (hit && rest == len) {
+		size_t idx = hit - letters;
+
+		return mg_fail(err, EINVAL,
+			       "unknown unit \"%s\"; did you mean \"%.*s%ci\" (binary) or "
+			       "\"%.*s%c\" (decimal)?",
+			       suffix, (int)num_len, text, binary_units[idx], (int)num_len, text,
+			       decimal_units[idx]);
+	}
+	return mg_fail(err, EINVAL, "unknown unit \"%s\" (expected one of " UNITS ")", suffix);
+}
+
+static int fail_too_large(struct mg_error *err)
+{
+	return mg_fail(err, ERANGE, "too large: expected at most %" PRIu64 " bytes (16Ei - 1)",
+		       UINT64_MAX);
+}
+
+static int fail_fraction(struct mg_error *err)
+{
+	return mg_fail(err, EINVAL, "expected a whole number of bytes, not a fraction");
+}
+
+int mg_parse_quantity(const char *text, uint64_t *bytes, struct mg_error *err)
+{
+	const char *p, *int_start, *frac_start = "", *suffix;
+	size_t len, int_len, frac_len = 0, nd = 0, i;
+	char digits[MG_QUANTITY_MAX_LEN];
+	int dec = 0, bin = 0, s;
+	uint64_t n = 0;
+
+	*bytes = 0;
+	if (!text || !text[0])
+		return mg_fail(err, EINVAL, EXAMPLE ", not an empty string");
+	len = strlen(text);
+	if (is_space(text[0]) || is_space(text[len - 1]))
+		return mg_fail(err, EINVAL, EXAMPLE " (no surrounding spaces)");
+	if (text[0] == '-' || text[0] == '+')
+		return mg_fail(err, EINVAL, EXAMPLE " (no sign)");
+	if (len > MG_QUANTITY_MAX_LEN)
+		return mg_fail(err, EINVAL, EXAMPLE " (too many digits: at most %d characters)",
+			       MG_QUANTITY_MAX_LEN);
+
+	/* Number: digits, optionally "." and more digits, as Kubernetes allows ("1.", ".5"). */
+	p = int_start = text;
+	while (is_digit(*p))
+		p++;
+	int_len = p - int_start;
+	if (*p == '.') {
+		frac_start = ++p;
+		while (is_digit(*p))
+			p++;
+		frac_len = p - frac_start;
+	}
+	if (int_len + frac_len == 0)
+		return mg_fail(err, EINVAL, EXAMPLE " (a number, then an optional unit " UNITS ")");
+	suffix = p;
+
+	/* Unit. */
+	if (!suffix[0]) {
+		/* plain bytes */
+	} else if (suffix[1] == 'i' && !suffix[2] && suffix[0] && strchr(binary_units, suffix[0])) {
+		bin = 10 * (int)(strchr(binary_units, suffix[0]) - binary_units + 1);
+	} else if (!suffix[1] && strchr(decimal_units, suffix[0])) {
+		dec = 3 * (int)(strchr(decimal_units, suffix[0]) - decimal_units + 1);
+	} else if ((suffix[0] == 'e' || suffix[0] == 'E') &&
+		   (is_digit(suffix[1]) ||
+		    ((suffix[1] == '+' || suffix[1] == '-') && is_digit(suffix[2])))) {
+		/* Decimal exponent, "1e9": "E" alone was exa, above. */
+		const char *q = suffix + 1;
+		bool neg = *q == '-';
+		int exp = 0;
+
+		if (*q == '+' || *q == '-')
+			q++;
+		for (; is_digit(*q); q++) {
+			exp = exp * 10 + (*q - '0');
+			if (exp > 999)
+				return mg_fail(err, ERANGE, "exponent in \"%s\" is too large",
+					       suffix);
+		}
+		if (*q)
+			return fail_unit(text, suffix, err);
+		dec = neg ? -exp : exp;
+	} else if (suffix[0] == 'm' && !suffix[1]) {
+		return fail_milli(text, suffix - text, int_start, int_len, frac_start, frac_len,
+				  err);
+	} else {
+		return fail_unit(text, suffix, err);
+	}
+
+	/* Significant digits into n, with value = n * 10^dec * 2^bin. */
+	memcpy(digits, int_start, int_len);
+	memcpy(digits + int_len, frac_start, frac_len);
+	nd = int_len + frac_len;
+	dec -= (int)frac_len;
+	while (nd > 0 && digits[nd - 1] == '0') {
+		nd--;
+		dec++;
+	}
+	for (i = 0; i < nd; i++) {
+		if (__builtin_mul_overflow(n, 10, &n) ||
+		    __builtin_add_overflow(n, (uint64_t)(digits[i] - '0'), &n)) {
+			/* At least 2^64 before scaling down: too large unless dec shrinks it. */
+			if (dec + (int)(nd - i - 1) >= 0)
+				return fail_too_large(err);
+			return mg_fail(err, EINVAL, EXAMPLE " (too many significant digits)");
+		}
+	}
+	if (n == 0)
+		return 0;
+
+	if (dec >= 0) {
+		for (i = 0; i < (size_t)dec; i++)
+			if (__builtin_mul_overflow(n, 10, &n))
+				return fail_too_large(err);
+		if (bin && n > (UINT64_MAX >> bin))
+			return fail_too_large(err);
+		*bytes = n << bin;
+		return 0;
+	}
+
+	/* n * 2^bin / (5^s * 2^s) is whole iff 5^s divides n and 2^(s-bin) divides what is left. */
+	s = -dec;
+	for (i = 0; i < (size_t)s; i++) {
+		if (n % 5)
+			return fail_fraction(err);
+		n /= 5;
+	}
+	if (bin >= s) {
+		if (n > (UINT64_MAX >> (bin - s)))
+			return fail_too_large(err);
+		*bytes = n << (bin - s);
+		return 0;
+	}
+	if (s - bin >= 64 || (n & ((UINT64_C(1) << (s - bin)) - 1)))
+		return fail_fraction(err);
+	*bytes = n >> (s - bin);
+	return 0;
+}
+
+static int parse_percent(const char *text, size_t len, unsigned *percent, struct mg_error *err)
+{
+	unsigned v = 0;
+	size_t i;
+
+	/* len excludes the trailing '%'. */
+	if (len == 0)
+		return mg_fail(err, EINVAL, "expected a percentage such as 80%%, with a number");
+	if (text[0] == '-' || text[0] == '+')
+		return mg_fail(err, EINVAL, "expected a percentage from 1%% to 100%% (no sign)");
+	for (i = 0; i < len; i++) {
+		if (!is_digit(text[i]))
+			return mg_fail(
+				err, EINVAL,
+				"expected a whole percentage from 1%% to 100%%, such as 80%%");
+		v = v * 10 + (text[i] - '0');
+		if (v > 100)
+			break;
+	}
+	if (v < 1 || v > 100)
+		return mg_fail(err, ERANGE, "expected a percentage from 1%% to 100%%");
+	*percent = v;
+	return 0;
+}
+
+int mg_parse_size(const char *text, bool allow_percent, struct mg_size *out, struct mg_error *err)
+{
+	size_t len = text ? strlen(text) : 0;
+	struct mg_size s = {0};
+	int ret;
+
+	memset(out, 0, sizeof(*out));
+	if (len && text[len - 1] == '%') {
+		if (!allow_percent)
+			return mg_fail(err, EINVAL, EXAMPLE " (a percentage is not accepted here)");
+		ret = parse_percent(text, len - 1, &s.percent, err);
+		if (ret)
+			return ret;
+		s.kind = MG_SIZE_PERCENT;
+	} else {
+		ret = mg_parse_quantity(text, &s.bytes, err);
+		if (ret)
+			return ret;
+		if (s.bytes < PAGE_BYTES)
+			return mg_fail(err, ERANGE,
+				       "expected at least 4096 bytes (one page), got %" PRIu64
+				       " bytes",
+				       s.bytes);
+		s.kind = MG_SIZE_BYTES;
+	}
+	snprintf(s.text, sizeof(s.text), "%s", text);
+	*out = s;
+	return 0;
+}
+
+enum knob_id {
+	KNOB_COMMIT_LIMIT,
+	KNOB_PRESSURE_GATE,
+	KNOB_FORK_GATE,
+	KNOB_MODE,
+	KNOB_ON_UNSUPPORTED,
+	KNOB_COUNT,
+};
+
+/* Same order as enum knob_id. */
+static const char *const knob_names[KNOB_COUNT] = {
+	"commit-limit", "pressure-gate", "fork-gate", "mode", "on-unsupported",
+};
+
+#define KNOWN_KNOBS "commit-limit, pressure-gate, fork-gate, mode, on-unsupported"
+
+struct knob_value {
+	bool set;
+	struct mg_size size;
+	enum mg_mode mode;
+	bool warn;
+};
+
+static int parse_knob(enum knob_id id, const char *text, struct knob_value *kv,
+		      struct mg_error *err)
+{
+	int ret = 0;
+
+	switch (id) {
+	case KNOB_COMMIT_LIMIT:
+		ret = mg_parse_size(text, false, &kv->size, err);
+		break;
+	case KNOB_PRESSURE_GATE:
+	case KNOB_FORK_GATE:
+		ret = mg_parse_size(text, true, &kv->size, err);
+		break;
+	case KNOB_MODE:
+		if (!strcmp(text, "enforce"))
+			kv->mode = MG_MODE_ENFORCE;
+		else if (!strcmp(text, "audit"))
+			kv->mode = MG_MODE_AUDIT;
+		else
+			ret = mg_fail(err, EINVAL, "expected \"enforce\" or \"audit\"");
+		break;
+	case KNOB_ON_UNSUPPORTED:
+		if (!strcmp(text, "fail"))
+			kv->warn = false;
+		else if (!strcmp(text, "warn"))
+			kv->warn = true;
+		else
+			ret = mg_fail(err, EINVAL, "expected \"fail\" or \"warn\"");
+		break;
+	case KNOB_COUNT:
+		break;
+	}
+	kv->set = !ret;
+	return ret;
+}
+
+/* Keys come from JSON and may hold anything; keep messages on one printable line. */
+static void printable(char *dst, size_t size, const char *src)
+{
+	size_t i;
+
+	for (i = 0; src[i] && i + 1 < size; i++)
+		dst[i] = ((unsigned char)src[i] < 0x20 || src[i] == 0x7f) ? '?' : src[i];
+	dst[i] = '\0';
+}
+
+/* Prefix err with `annotation KEY="VALUE"`, the value JSON-quoted. */
+static void name_annotation(struct mg_error *err, const char *key, json_object *val)
+{
+	char k[MG_SIZE_KEY_LEN];
+
+	printable(k, sizeof(k), key);
+	mg_error_prefix(err, "annotation %s=%s", k,
+			json_object_to_json_string_ext(
+				val, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+}
+
+static const char *string_annotation(json_object *annotations, const char *key)
+{
+	json_object *val;
+
+	if (!json_object_object_get_ex(annotations, key, &val) ||
+	    !json_object_is_type(val, json_type_string))
+		return NULL;
+	return json_object_get_string(val);
+}
+
+static bool is_sandbox(json_object *annotations)
+{
+	const char *crio = string_annotation(annotations, "io.kubernetes.cri-o.ContainerType");
+	const char *cri = string_annotation(annotations, "io.kubernetes.cri.container-type");
+
+	return (crio && !strcmp(crio, "sandbox")) || (cri && !strcmp(cri, "sandbox"));
+}
+
+int mg_policy_parse(json_object *annotations, struct mg_policy_spec *spec, struct mg_error *err)
+{
+	const size_t plen = strlen(MG_ANNOTATION_PREFIX);
+	struct knob_value base[KNOB_COUNT] = {0}, mine[KNOB_COUNT] = {0};
+	const char *container;
+	struct mg_policy_spec s = {0};
+	int id, ret;
+
+	memset(spec, 0, sizeof(*spec));
+	if (!annotations)
+		return 0;
+	if (!json_object_is_type(annotations, json_type_object))
+		return mg_fail(err, EINVAL, "annotations: expected a JSON object");
+	/* Pod annotations reach the pause container too; it gets no policy. */
+	if (is_sandbox(annotations))
+		return 0;
+	container = string_annotation(annotations, "io.kubernetes.container.name");
+
+	json_object_object_foreach(annotations, key, val)
+	{
+		const char *knob, *dot, *target;
+		struct knob_value kv = {0};
+		size_t knob_len;
+
+		if (strncmp(key, MG_ANNOTATION_PREFIX, plen))
+			continue;
+		knob = key + plen;
+		dot = strchr(knob, '.');
+		knob_len = dot ? (size_t)(dot - knob) : strlen(knob);
+		target = dot ? dot + 1 : NULL;
+
+		for (id = 0; id < KNOB_COUNT; id++)
+			if (strlen(knob_names[id]) == knob_len &&
+			    !strncmp(knob, knob_names[id], knob_len))
+				break;
+		if (id == KNOB_COUNT) {
+			char k[MG_SIZE_KEY_LEN];
+
+			printable(k, sizeof(k), key);
+			mg_fail(err, EINVAL, "unknown knob \"%.*s\" (known: " KNOWN_KNOBS ")",
+				(int)(knob_len > 64 ? 64 : knob_len), k + plen);
+			name_annotation(err, key, val);
+			return -EINVAL;
+		}
+		if (target && !target[0]) {
+			mg_fail(err, EINVAL, "expected a container name after \"%s.\"",
+				knob_names[id]);
+			name_annotation(err, key, val);
+			return -EINVAL;
+		}
+		if (!json_object_is_type(val, json_type_string)) {
+			mg_fail(err, EINVAL, "expected a JSON string value");
+			name_annotation(err, key, val);
+			return -EINVAL;
+		}
+		/* Validate every value, even an override for another container. */
+		ret = parse_knob(id, json_object_get_string(val), &kv, err);
+		if (ret) {
+			name_annotation(err, key, val);
+			return ret;
+		}
+		snprintf(kv.size.key, sizeof(kv.size.key), "%s", key);
+
+		if (!target)
+			base[id] = kv;
+		else if (container && !strcmp(target, container))
+			mine[id] = kv;
+	}
+
+	/* memgate.io/<knob>.<container> wins over memgate.io/<knob>, whatever the key order. */
+	for (id = 0; id < KNOB_COUNT; id++) {
+		const struct knob_value *kv = mine[id].set ? &mine[id] : &base[id];
+
+		if (!kv->set)
+			continue;
+		s.present = true;
+		switch ((enum knob_id)id) {
+		case KNOB_COMMIT_LIMIT:
+			s.commit_limit = kv->size;
+			break;
+		case KNOB_PRESSURE_GATE:
+			s.pressure_gate = kv->size;
+			break;
+		case KNOB_FORK_GATE:
+			s.fork_gate = kv->size;
+			break;
+		case KNOB_MODE:
+			s.mode = kv->mode;
+			break;
+		case KNOB_ON_UNSUPPORTED:
+			s.warn_unsupported = kv->warn;
+			break;
+		case KNOB_COUNT:
+			break;
+		}
+	}
+	*spec = s;
+	return 0;
+}
+
+static int resolve_size(const struct mg_size *size, const char *knob, uint64_t memory_max,
+			bool is_gate, uint64_t *out, struct mg_error *err)
+{
+	char key[MG_SIZE_KEY_LEN];
+	uint64_t bytes;
+
+	*out = 0;
+	if (size->kind == MG_SIZE_UNSET)
+		return 0;
+	if (size->key[0])
+		printable(key, sizeof(key), size->key);
+	else
+		snprintf(key, sizeof(key), MG_ANNOTATION_PREFIX "%s", knob);
+
+	if (size->kind == MG_SIZE_PERCENT) {
+		if (memory_max == 0)
+			return mg_fail(err, EINVAL,
+				       "annotation %s=\"%s\": a percentage needs a container "
+				       "memory limit (memory.max is \"max\")",
+				       key, size->text);
+		/* Split to avoid overflow: max/100*p + (max%100)*p/100 == floor(max*p/100). */
+		bytes = memory_max / 100 * size->percent + memory_max % 100 * size->percent / 100;
+		if (bytes < PAGE_BYTES)
+			return mg_fail(err, ERANGE,
+				       "annotation %s=\"%s\": %" PRIu64
+				       " bytes of memory.max %" PRIu64
+				       " is less than 4096 bytes (one page)",
+				       key, size->text, bytes, memory_max);
+	} else {
+		bytes = size->bytes;
+	}
+
+	/* memory.current never passes memory.max, so such a gate would never close. */
+	if (is_gate && memory_max && bytes > memory_max)
+		return mg_fail(err, ERANGE,
+			       "annotation %s=\"%s\": %" PRIu64
+			       " bytes is above the container memory limit (memory.max is %" PRIu64
+			       "), so the gate would never apply",
+			       key, size->text, bytes, memory_max);
+	*out = bytes;
+	return 0;
+}
+
+int mg_policy_resolve(const struct mg_policy_spec *spec, uint64_t memory_max,
+		      struct mg_policy_bytes *out, struct mg_error *err)
+{
+	struct mg_policy_bytes b = {0};
+	int ret;
+
+	memset(out, 0, sizeof(*out));
+	ret = resolve_size(&spec->commit_limit, "commit-limit", memory_max, false, &b.commit_limit,
+			   err);
+	if (!ret)
+		ret = resolve_size(&spec->pressure_gate, "pressure-gate", memory_max, true,
+				   &b.pressure_gate, err);
+	if (!ret)
+		ret = resolve_size(&spec->fork_gate, "fork-gate", memory_max, true, &b.fork_gate,
+				   err);
+	if (ret)
+		return ret;
+	b.mode = spec->mode;
+	*out = b;
+	return 0;
+}

@@ -1,0 +1,138 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The workload the bats suites run inside containers.  Static, so it runs in
+ * a busybox rootfs.  Prints one line of results; exits 0 unless told
+ * otherwise below.
+ *
+ *   alloc steps MIB [MAX_MIB]     malloc+touch MIB at a time until NULL (or MAX); prints "got N MiB"
+ *   alloc cycle MIB TIMES         malloc+touch+free MIB, TIMES times; exit 1 on a failure
+ *   alloc hold MIB [SECS]         malloc+touch MIB, print "holding", sleep
+ *   alloc once MIB                one mmap of MIB: "ok" (exit 0) or "ENOMEM" (exit 1)
+ *   alloc noreserve MIB           MAP_NORESERVE mmap+touch (uses memory without a commit), then hold
+ *   alloc threads N MIB           N threads each run "steps MIB"; prints "got N MiB"
+ *   alloc fork                    fork once: "fork ok" (exit 0) or "fork EAGAIN" (exit 1)
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define MIB (1024UL * 1024)
+
+static unsigned long arg(char **argv, int i, int argc, unsigned long fallback)
+{
+	return i < argc ? strtoul(argv[i], NULL, 10) : fallback;
+}
+
+static unsigned long steps(unsigned long step, unsigned long max)
+{
+	unsigned long got = 0;
+
+	while (!max || got < max) {
+		char *p = malloc(step * MIB);
+
+		if (!p)
+			break;
+		memset(p, 1, step * MIB);
+		got += step;
+	}
+	return got;
+}
+
+static unsigned long thread_step;
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static unsigned long thread_total;
+
+static void *thread_main(void *unused)
+{
+	unsigned long got = steps(thread_step, 0);
+
+	pthread_mutex_lock(&lock);
+	thread_total += got;
+	pthread_mutex_unlock(&lock);
+	return NULL;
+}
+
+int main(int argc, char **argv)
+{
+	const char *cmd = argc > 1 ? argv[1] : "";
+	unsigned long mib = arg(argv, 2, argc, 1);
+
+	setvbuf(stdout, NULL, _IONBF, 0);
+	if (!strcmp(cmd, "steps")) {
+		printf("got %lu MiB\n", steps(mib, arg(argv, 3, argc, 0)));
+		return 0;
+	}
+	if (!strcmp(cmd, "cycle")) {
+		unsigned long times = arg(argv, 3, argc, 1);
+
+		for (unsigned long i = 0; i < times; i++) {
+			char *p = malloc(mib * MIB);
+
+			if (!p) {
+				printf("failed at round %lu\n", i + 1);
+				return 1;
+			}
+			memset(p, 1, mib * MIB);
+			free(p);
+		}
+		printf("cycled %lu times\n", times);
+		return 0;
+	}
+	if (!strcmp(cmd, "hold") || !strcmp(cmd, "noreserve")) {
+		int flags = MAP_PRIVATE | MAP_ANONYMOUS | (!strcmp(cmd, "noreserve") ? MAP_NORESERVE : 0);
+		char *p = mmap(NULL, mib * MIB, PROT_READ | PROT_WRITE, flags, -1, 0);
+
+		if (p == MAP_FAILED) {
+			printf("hold failed: %s\n", strerror(errno));
+			return 1;
+		}
+		memset(p, 1, mib * MIB);
+		printf("holding %lu MiB\n", mib);
+		sleep(arg(argv, 3, argc, 3600));
+		return 0;
+	}
+	if (!strcmp(cmd, "once")) {
+		char *p = mmap(NULL, mib * MIB, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+		if (p == MAP_FAILED) {
+			printf("%s\n", errno == ENOMEM ? "ENOMEM" : strerror(errno));
+			return 1;
+		}
+		printf("ok\n");
+		return 0;
+	}
+	if (!strcmp(cmd, "threads")) {
+		unsigned long n = mib;
+		pthread_t tids[64];
+
+		thread_step = arg(argv, 3, argc, 1);
+		if (n > 64)
+			n = 64;
+		for (unsigned long i = 0; i < n; i++)
+			pthread_create(&tids[i], NULL, thread_main, NULL);
+		for (unsigned long i = 0; i < n; i++)
+			pthread_join(tids[i], NULL);
+		printf("got %lu MiB\n", thread_total);
+		return 0;
+	}
+	if (!strcmp(cmd, "fork")) {
+		pid_t child = fork();
+
+		if (child < 0) {
+			printf("fork %s\n", errno == EAGAIN ? "EAGAIN" : strerror(errno));
+			return 1;
+		}
+		if (child == 0)
+			_exit(0);
+		waitpid(child, NULL, 0);
+		printf("fork ok\n");
+		return 0;
+	}
+	fprintf(stderr, "alloc: unknown command '%s'\n", cmd);
+	return 2;
+}
