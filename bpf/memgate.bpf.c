@@ -282,16 +282,14 @@ static __always_inline int check_pressure(long pages, __u64 cgroup_id, struct mg
 	return -ENOMEM;
 }
 
-SEC("fmod_ret/security_vm_enough_memory_mm")
-int BPF_PROG(mg_vm_enough, struct mm_struct *mm, long pages, int ret)
+/* The commit decision: pressure gate, then commit limit, for pages about to be committed. */
+static __always_inline int decide_commit(struct mm_struct *mm, long pages)
 {
 	struct mg_policy *policy;
 	struct mg_stats *stats;
 	__u64 cgroup_id = 0;
 	int verdict = 0;
 
-	if (ret)
-		return ret;
 	policy = find_policy(&cgroup_id);
 	if (!policy || (!policy->commit_limit && !policy->pressure_gate))
 		return 0;
@@ -305,6 +303,104 @@ int BPF_PROG(mg_vm_enough, struct mm_struct *mm, long pages, int ret)
 	if (!verdict)
 		__sync_fetch_and_add(&stats->commit_allowed, 1);
 	return verdict;
+}
+
+SEC("fmod_ret/security_vm_enough_memory_mm")
+int BPF_PROG(mg_vm_enough, struct mm_struct *mm, long pages, int ret)
+{
+	if (ret)
+		return ret;
+	return decide_commit(mm, pages);
+}
+
+/*
+ * Linux's heuristic overcommit mode does not charge MAP_NORESERVE mappings,
+ * and glibc grows every thread's arena that way (a PROT_NONE MAP_NORESERVE
+ * reservation made writable piece by piece with mprotect).  A per-container
+ * commit limit must count them, as strict overcommit does, so memgate
+ * decides them itself.  The hooks do not carry the length: it comes from the
+ * syscall's own arguments.
+ */
+#define MG_PROT_WRITE 0x2
+#define MG_MAP_TYPE 0x0f
+#define MG_MAP_PRIVATE 0x02
+#define MG_MAP_NORESERVE 0x4000
+#define MG_VM_WRITE 0x2
+#define MG_VM_SHARED 0x8
+#define MG_VM_NORESERVE 0x00200000
+
+#if defined(__TARGET_ARCH_x86)
+#define MG_NR_MMAP 9
+#define MG_NR_MPROTECT 10
+#define MG_NR_PKEY_MPROTECT 329
+
+/* The first two arguments of the current syscall, when it is one of nr_a, nr_b. */
+static __always_inline bool syscall_args(long nr_a, long nr_b, __u64 *arg0, __u64 *arg1)
+{
+	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+	long nr;
+
+	if (!regs)
+		return false;
+	nr = BPF_CORE_READ(regs, orig_ax);
+	if (nr != nr_a && nr != nr_b)
+		return false;
+	*arg0 = BPF_CORE_READ(regs, di);
+	*arg1 = BPF_CORE_READ(regs, si);
+	return true;
+}
+#else
+static __always_inline bool syscall_args(long nr_a, long nr_b, __u64 *arg0, __u64 *arg1)
+{
+	return false;
+}
+#define MG_NR_MMAP -1
+#define MG_NR_MPROTECT -1
+#define MG_NR_PKEY_MPROTECT -1
+#endif
+
+SEC("fmod_ret/security_mmap_file")
+int BPF_PROG(mg_mmap_file, struct file *file, unsigned long prot, unsigned long flags, int ret)
+{
+	struct task_struct *task;
+	__u64 addr, len;
+
+	if (ret)
+		return ret;
+	if (!(prot & MG_PROT_WRITE) || (flags & MG_MAP_TYPE) != MG_MAP_PRIVATE ||
+	    !(flags & MG_MAP_NORESERVE))
+		return 0;
+	if (!syscall_args(MG_NR_MMAP, MG_NR_MMAP, &addr, &len))
+		return 0;
+	task = bpf_get_current_task_btf();
+	return decide_commit(task->mm, (len + (1 << page_shift) - 1) >> page_shift);
+}
+
+SEC("fmod_ret/security_file_mprotect")
+int BPF_PROG(mg_mprotect, struct vm_area_struct *vma, unsigned long reqprot, unsigned long prot,
+	     int ret)
+{
+	unsigned long vm_flags = BPF_CORE_READ(vma, vm_flags);
+	__u64 start, len, end, vm_start, vm_end;
+
+	if (ret)
+		return ret;
+	/* Only what the kernel will not charge itself: private, newly writable, NORESERVE. */
+	if (!(prot & MG_PROT_WRITE) || (vm_flags & (MG_VM_WRITE | MG_VM_SHARED)) ||
+	    !(vm_flags & MG_VM_NORESERVE))
+		return 0;
+	if (!syscall_args(MG_NR_MPROTECT, MG_NR_PKEY_MPROTECT, &start, &len))
+		return 0;
+	vm_start = BPF_CORE_READ(vma, vm_start);
+	vm_end = BPF_CORE_READ(vma, vm_end);
+	end = start + len;
+	if (start < vm_start)
+		start = vm_start;
+	if (end > vm_end)
+		end = vm_end;
+	if (end <= start)
+		return 0;
+	return decide_commit(BPF_CORE_READ(vma, vm_mm), (end - start) >> page_shift);
 }
 
 /* An address space is gone: its share of the commit goes with it. */

@@ -49,8 +49,15 @@ static int stage_from(int argc, char **argv, const struct mg_state *state, enum 
 		       name);
 }
 
-static void report(int priority, const char *msg)
+static void report(int priority, const char *text)
 {
+	char msg[MG_ERROR_LEN];
+	size_t i;
+
+	/* One line, whatever the state held: a status or bundle path may hold a newline. */
+	for (i = 0; text[i] && i + 1 < sizeof(msg); i++)
+		msg[i] = ((unsigned char)text[i] < 0x20 || text[i] == 0x7f) ? '?' : text[i];
+	msg[i] = '\0';
 	/* crun drops hook stderr unless asked: syslog keeps the reason too. */
 	fprintf(stderr, "memgate-hook: %s%s\n", priority == LOG_WARNING ? "warning: " : "", msg);
 	openlog("memgate-hook", LOG_PID, LOG_DAEMON);
@@ -154,8 +161,13 @@ release:
 static int stop(const struct mg_state *state, struct mg_error *err)
 {
 	struct mg_shared shared __attribute__((cleanup(mg_shared_close))) = MG_SHARED_INIT;
+	struct mg_container_key key;
+	struct mg_error ignored;
 	int ret;
 
+	/* An id memgate can not key was refused at start: it has no entry to remove. */
+	if (mg_container_key(state->id, &key, &ignored) < 0)
+		return 0;
 	if (!mg_shared_exists())
 		return 0;
 	ret = mg_shared_lock(&shared, err);

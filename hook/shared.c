@@ -158,6 +158,8 @@ static int build_tree(struct memgate_bpf *skel, const char *dir, struct mg_error
 		const char *name;
 	} globals_progs[] = {
 		{ skel->progs.mg_vm_enough, "vm_enough" },
+		{ skel->progs.mg_mmap_file, "mmap_file" },
+		{ skel->progs.mg_mprotect, "mprotect" },
 		{ skel->progs.mg_exit_mmap, "exit_mmap" },
 		{ skel->progs.mg_fork, "fork" },
 	};

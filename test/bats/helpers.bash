@@ -33,14 +33,16 @@ make_bundle() {
 	local name=$1 annotations=$2 memory=${3:-0}
 	shift 3
 	[ "${1:-}" = -- ] && shift
-	local dir=$BUNDLES/$name args
+	local dir=$BUNDLES/$name base=$BUNDLES/runc-spec.json
 	make_rootfs
-	mkdir -p "$dir"
-	args=$(printf '%s\n' "$@" | jq -R . | jq -s .)
-	(cd "$dir" && rm -f config.json && runc spec)
-	jq --argjson ann "$annotations" --argjson args "$args" --arg cg "/mg/$name" --arg rootfs "$BUNDLES/rootfs" \
+	mkdir -p "$dir" /tmp/data
+	# runc's default spec, made once: runc and jq are slow to start under TCG.
+	if [ ! -s "$base" ]; then
+		(cd "$BUNDLES" && rm -f config.json && runc spec && mv config.json "$base")
+	fi
+	jq --argjson ann "$annotations" --rawfile args <(printf '%s\n' "$@") --arg cg "/mg/$name" --arg rootfs "$BUNDLES/rootfs" \
 		--argjson mem "$memory" --arg hook "$HOOK" '
-		.process.terminal = false | .process.args = $args
+		.process.terminal = false | .process.args = ($args | rtrimstr("\n") | split("\n"))
 		| .root = {path: $rootfs, readonly: false}
 		| .annotations = $ann | .linux.cgroupsPath = $cg
 		| (if $mem > 0 then .linux.resources.memory = {limit: $mem} else . end)
@@ -48,9 +50,8 @@ make_bundle() {
 		| .mounts += [{destination: "/data", type: "bind", source: "/tmp/data", options: ["rbind", "rw"]}]
 		| .hooks = {prestart: [{path: $hook, args: ["memgate-hook", "prestart"]}],
 			    poststop: [{path: $hook, args: ["memgate-hook", "poststop"]}]}
-		' "$dir/config.json" >"$dir/config.json.new"
+		' "$base" >"$dir/config.json.new"
 	mv "$dir/config.json.new" "$dir/config.json"
-	mkdir -p /tmp/data
 }
 
 # run_ctr NAME: run a bundle in the foreground; runc deletes it at exit.
@@ -89,4 +90,38 @@ cleanup_containers() {
 		runc delete -f "$id" >/dev/null 2>&1 || true
 	done
 	rm -rf "$BUNDLES"/*.log
+}
+
+# Each jq or bpftool run costs a fraction of a second under TCG: these
+# helpers check the pinned maps and `memgate status` with one of each.
+
+# map_dump NAME: a pinned memgate map (maps/NAME) as bpftool's BTF-formatted
+# entries, one compact {"key":...,"value":...} per line.
+map_dump() {
+	bpftool map dump pinned "/sys/fs/bpf/memgate/maps/$1" -j | jq -c '.[].formatted'
+}
+
+# map_count NAME: the number of entries in maps/NAME.
+map_count() {
+	bpftool map dump pinned "/sys/fs/bpf/memgate/maps/$1" -j | jq length
+}
+
+# policy_of_cgroup ID: the policies entry of a cgroup id, as JSON; empty when none.
+policy_of_cgroup() {
+	bpftool map dump pinned /sys/fs/bpf/memgate/maps/policies -j |
+		jq -c --argjson id "$1" '.[].formatted | select(.key == $id) | .value'
+}
+
+# policy_is ID FILTER: cgroup ID has a policies entry, and FILTER (jq) is true of it.
+policy_is() {
+	bpftool map dump pinned /sys/fs/bpf/memgate/maps/policies -j |
+		jq -e --argjson id "$1" "[.[].formatted | select(.key == \$id) | .value]
+			| length == 1 and (.[0] | $2)"
+}
+
+# status_is ID FILTER: `memgate status --json` lists container ID once, and
+# FILTER (jq) is true of its entry.
+status_is() {
+	memgate status --json |
+		jq -e --arg id "$1" "[.containers[] | select(.id == \$id)] | length == 1 and (.[0] | $2)"
 }

@@ -9,7 +9,14 @@ setup() {
 }
 
 teardown() {
-	cleanup_containers
+	local states=(/run/runc/*)
+	if [ -e "${states[0]}" ]; then
+		cleanup_containers
+	fi
+	# A test that failed half-way must not leave pins to the next one.
+	if [ -e /sys/fs/bpf/memgate ]; then
+		memgate gc --all >/dev/null 2>&1 || true
+	fi
 }
 
 @test "a container with commit-limit has its policy keyed by its cgroup id while it runs" {
@@ -18,7 +25,8 @@ teardown() {
 	id=$(cgroup_id c1)
 	run bpftool map dump pinned /sys/fs/bpf/memgate/maps/policies -j
 	[ "$status" -eq 0 ]
-	echo "$output" | jq -e --argjson id "$id" '.[] | select(.key == $id) | .value.commit_limit == 268435456'
+	# bpftool puts the BTF-typed key and value under "formatted".
+	echo "$output" | jq -e --argjson id "$id" '[.[].formatted | select(.key == $id) | .value.commit_limit] == [268435456]'
 	status_of c1 | jq -e --argjson id "$id" '.cgroup_id == $id and .policy.commit_limit_bytes == 268435456'
 }
 
@@ -35,5 +43,209 @@ teardown() {
 	make_bundle plain '{}' 0 -- /bin/true
 	run run_ctr plain
 	[ "$status" -eq 0 ]
+	assert_no_memgate
+}
+
+# A hook that logs the stage it ran at to $BUNDLES/NAME.stages, then is memgate-hook.
+stage_logging_hook() {
+	local wrapper=$BUNDLES/hook-logging.sh
+	cat >"$wrapper" <<-WRAPPER
+		#!/bin/bash
+		echo "\$1" >>"\$2"
+		exec $HOOK "\$1"
+	WRAPPER
+	chmod +x "$wrapper"
+	echo "$wrapper"
+}
+
+@test "prestart and createRuntime both run for one container: one policy, it works, delete removes it" {
+	make_bundle twice '{"memgate.io/commit-limit": "256Mi"}' 0 -- /bin/sleep 600
+	wrapper=$(stage_logging_hook)
+	log=$BUNDLES/twice.stages
+	rm -f "$log"
+	jq --arg hook "$wrapper" --arg log "$log" '
+		.hooks.prestart = [{path: $hook, args: ["memgate-hook", "prestart", $log]}]
+		| .hooks.createRuntime = [{path: $hook, args: ["memgate-hook", "createRuntime", $log]}]
+		| .hooks.poststop = [{path: $hook, args: ["memgate-hook", "poststop", $log]}]
+		' "$BUNDLES/twice/config.json" >"$BUNDLES/twice/config.json.new"
+	mv "$BUNDLES/twice/config.json.new" "$BUNDLES/twice/config.json"
+	start_ctr twice
+	# Both stages really ran the hook.
+	grep -qx prestart "$log"
+	grep -qx createRuntime "$log"
+	id=$(cgroup_id twice)
+	[ "$(map_count policies)" -eq 1 ]
+	[ "$(map_count containers)" -eq 1 ]
+	policy_is "$id" '.commit_limit == 268435456'
+	status_is twice ".cgroup_id == $id"
+	# The container works.
+	[ "$(runc state twice | jq -r .status)" = running ]
+	run runc exec twice /bin/echo alive
+	[ "$status" -eq 0 ]
+	[ "$output" = alive ]
+	runc delete -f twice
+	grep -qx poststop "$log"
+	assert_no_memgate
+}
+
+@test "createRuntime alone installs the policy" {
+	make_bundle cr '{"memgate.io/commit-limit": "256Mi"}' 0 -- /bin/sleep 600
+	jq --arg hook "$HOOK" '
+		.hooks.createRuntime = [{path: $hook, args: ["memgate-hook", "createRuntime"]}]
+		| del(.hooks.prestart)
+		' "$BUNDLES/cr/config.json" >"$BUNDLES/cr/config.json.new"
+	mv "$BUNDLES/cr/config.json.new" "$BUNDLES/cr/config.json"
+	start_ctr cr
+	policy_is "$(cgroup_id cr)" '.commit_limit == 268435456'
+	runc delete -f cr
+	assert_no_memgate
+}
+
+@test "the hook takes the stage from the state when given no argument" {
+	make_bundle noarg '{"memgate.io/commit-limit": "256Mi"}' 0 -- /bin/sleep 600
+	jq --arg hook "$HOOK" '
+		.hooks = {prestart: [{path: $hook}], poststop: [{path: $hook}]}
+		' "$BUNDLES/noarg/config.json" >"$BUNDLES/noarg/config.json.new"
+	mv "$BUNDLES/noarg/config.json.new" "$BUNDLES/noarg/config.json"
+	start_ctr noarg
+	policy_is "$(cgroup_id noarg)" '.commit_limit == 268435456'
+	runc delete -f noarg
+	assert_no_memgate
+}
+
+@test "6 containers started and deleted concurrently: 6 policies, then nothing" {
+	local i pids=() failed=0
+	assert_no_memgate
+	for i in 1 2 3 4 5 6; do
+		make_bundle "par$i" "{\"memgate.io/commit-limit\": \"$((i * 64))Mi\"}" 0 -- /bin/sleep 600
+	done
+	for i in 1 2 3 4 5 6; do
+		start_ctr "par$i" &
+		pids+=($!)
+	done
+	for i in "${!pids[@]}"; do
+		wait "${pids[$i]}" || { echo "par$((i + 1)) failed: $(cat "$BUNDLES/par$((i + 1)).log")"; failed=1; }
+	done
+	[ "$failed" -eq 0 ]
+	# Each container's own policy, keyed by its own cgroup, in one dump of each.
+	ids=()
+	for i in 1 2 3 4 5 6; do
+		ids+=("$(cgroup_id "par$i")")
+	done
+	bpftool map dump pinned /sys/fs/bpf/memgate/maps/policies -j |
+		jq -e --args '[.[].formatted | [.key, .value.commit_limit]] | sort ==
+			([$ARGS.positional | to_entries[] | [(.value | tonumber), (.key + 1) * 64 * 1048576]] | sort)' "${ids[@]}"
+	memgate status --json |
+		jq -e --args '[.containers[] | [.id, .cgroup_id]] | sort ==
+			([$ARGS.positional | to_entries[] | ["par\(.key + 1)", (.value | tonumber)]] | sort)' "${ids[@]}"
+	[ "$(map_count containers)" -eq 6 ]
+	# One load: one set of programs, no staging tree left.
+	[ "$(bpftool prog show | grep -c 'name mg_vm_enough')" -eq 1 ]
+	[ -z "$(ls /sys/fs/bpf | grep -E '^memgate-(staging|dead)-')" ]
+
+	pids=()
+	for i in 1 2 3 4 5 6; do
+		runc delete -f "par$i" &
+		pids+=($!)
+	done
+	for i in "${!pids[@]}"; do
+		wait "${pids[$i]}" || { echo "delete par$((i + 1)) failed"; failed=1; }
+	done
+	[ "$failed" -eq 0 ]
+	[ -z "$(runc list -q)" ]
+	assert_no_memgate
+	[ -z "$(ls /sys/fs/bpf | grep -E '^memgate-')" ]
+}
+
+@test "concurrent deletes of the last containers race concurrent starts: the new ones keep their policy" {
+	local i pids=() failed=0
+	for i in 1 2 3; do
+		make_bundle "old$i" '{"memgate.io/commit-limit": "128Mi"}' 0 -- /bin/sleep 600
+		make_bundle "new$i" '{"memgate.io/commit-limit": "256Mi"}' 0 -- /bin/sleep 600
+		start_ctr "old$i"
+	done
+	for i in 1 2 3; do
+		runc delete -f "old$i" &
+		pids+=($!)
+		start_ctr "new$i" &
+		pids+=($!)
+	done
+	for pid in "${pids[@]}"; do
+		wait "$pid" || failed=1
+	done
+	[ "$failed" -eq 0 ]
+	[ "$(map_count policies)" -eq 3 ]
+	memgate status --json | jq -e '[.containers[] | .id] | sort == ["new1", "new2", "new3"]'
+	for i in 1 2 3; do
+		policy_is "$(cgroup_id "new$i")" '.commit_limit == 268435456'
+	done
+	bpftool prog show | grep -q 'name mg_vm_enough'
+	[ -e /sys/fs/bpf/memgate/links/vm_enough ]
+	for i in 1 2 3; do
+		runc delete -f "new$i"
+	done
+	assert_no_memgate
+}
+
+@test "poststop after runc delete removes the container's entries; another container keeps its policy and the programs" {
+	make_bundle gone '{"memgate.io/commit-limit": "256Mi"}' 0 -- /bin/sleep 600
+	make_bundle stays '{"memgate.io/commit-limit": "128Mi"}' 0 -- /bin/sleep 600
+	start_ctr gone
+	start_ctr stays
+	gone_id=$(cgroup_id gone)
+	stays_id=$(cgroup_id stays)
+	policy_is "$gone_id" '.commit_limit == 268435456'
+	[ -n "$(map_dump stats | grep "\"key\":$gone_id,")" ]
+	progs=$(bpftool prog show | grep 'name mg_')
+
+	runc delete -f gone
+	[ ! -e "$CGROUP_PARENT/gone" ]
+	# Nothing keyed by the container or its cgroup is left.
+	[ -z "$(policy_of_cgroup "$gone_id")" ]
+	[ -z "$(map_dump stats | grep "\"key\":$gone_id,")" ]
+	[ -z "$(map_dump mms | grep "\"cgroup_id\":$gone_id,")" ]
+	[ -z "$(map_dump containers | grep '"id":"gone"')" ]
+	# The other container and the shared programs stay, as they were.
+	policy_is "$stays_id" '.commit_limit == 134217728'
+	memgate status --json | jq -e --argjson id "$stays_id" '[.containers[] | [.id, .cgroup_id]] == [["stays", $id]]'
+	[ "$(bpftool prog show | grep 'name mg_')" = "$progs" ]
+	for link in vm_enough exit_mmap fork; do
+		[ -e "/sys/fs/bpf/memgate/links/$link" ]
+	done
+
+	runc delete -f stays
+	assert_no_memgate
+}
+
+@test "poststop removes a container that exits on its own" {
+	make_bundle stays '{"memgate.io/commit-limit": "128Mi"}' 0 -- /bin/sleep 600
+	start_ctr stays
+	make_bundle brief '{"memgate.io/commit-limit": "256Mi"}' 0 -- /bin/true
+	run run_ctr brief
+	[ "$status" -eq 0 ]
+	memgate status --json | jq -e '[.containers[] | .id] == ["stays"]'
+	[ "$(map_count policies)" -eq 1 ]
+	runc delete -f stays
+	make_bundle alone '{"memgate.io/commit-limit": "256Mi"}' 0 -- /bin/true
+	run run_ctr alone
+	[ "$status" -eq 0 ]
+	assert_no_memgate
+}
+
+@test "poststop unpins a container's fork-gate link and leaves the other's" {
+	make_bundle fg1 '{"memgate.io/fork-gate": "50%"}' 536870912 -- /bin/sleep 600
+	make_bundle fg2 '{"memgate.io/fork-gate": "50%"}' 536870912 -- /bin/sleep 600
+	start_ctr fg1
+	start_ctr fg2
+	id1=$(cgroup_id fg1)
+	id2=$(cgroup_id fg2)
+	[ -e "/sys/fs/bpf/memgate/links/fork-gate-$id1" ]
+	[ -e "/sys/fs/bpf/memgate/links/fork-gate-$id2" ]
+	policy_is "$id1" '.fork_gate == 268435456'
+	runc delete -f fg1
+	[ ! -e "/sys/fs/bpf/memgate/links/fork-gate-$id1" ]
+	[ -e "/sys/fs/bpf/memgate/links/fork-gate-$id2" ]
+	[ -z "$(policy_of_cgroup "$id1")" ]
+	runc delete -f fg2
 	assert_no_memgate
 }

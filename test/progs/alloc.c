@@ -8,12 +8,19 @@
  *   alloc cycle MIB TIMES         malloc+touch+free MIB, TIMES times; exit 1 on a failure
  *   alloc hold MIB [SECS]         malloc+touch MIB, print "holding", sleep
  *   alloc once MIB                one mmap of MIB: "ok" (exit 0) or "ENOMEM" (exit 1)
+ *   alloc lazy MIB COUNT [TRY]    mmap COUNT x MIB first, then touch all of it, print "holding";
+ *                                 then mmap TRY MiB and exit 0 (ok) or 12 (ENOMEM), or sleep.
+ *                                 An exit status, as above a pressure gate even writes to a
+ *                                 tmpfs log would fail.
  *   alloc noreserve MIB           MAP_NORESERVE mmap+touch (uses memory without a commit), then hold
  *   alloc threads N MIB           N threads each run "steps MIB"; prints "got N MiB"
  *   alloc fork                    fork once: "fork ok" (exit 0) or "fork EAGAIN" (exit 1)
+ *   alloc forkafter MIB           fork, malloc+touch MIB, fork again: prints "before: fork ..." and
+ *                                 "after: fork ..." (the shell could not fork above a fork gate)
  */
 #include <errno.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,6 +64,21 @@ static void *thread_main(void *unused)
 	return NULL;
 }
 
+static bool try_fork(const char *label)
+{
+	pid_t child = fork();
+
+	if (child < 0) {
+		printf("%sfork %s\n", label, errno == EAGAIN ? "EAGAIN" : strerror(errno));
+		return false;
+	}
+	if (child == 0)
+		_exit(0);
+	waitpid(child, NULL, 0);
+	printf("%sfork ok\n", label);
+	return true;
+}
+
 int main(int argc, char **argv)
 {
 	const char *cmd = argc > 1 ? argv[1] : "";
@@ -96,6 +118,33 @@ int main(int argc, char **argv)
 		sleep(arg(argv, 3, argc, 3600));
 		return 0;
 	}
+	if (!strcmp(cmd, "lazy")) {
+		unsigned long count = arg(argv, 3, argc, 1);
+		char *chunks[64];
+
+		if (count > 64)
+			count = 64;
+		/* Commit while little is in use; use the memory only afterwards. */
+		for (unsigned long i = 0; i < count; i++) {
+			chunks[i] = mmap(NULL, mib * MIB, PROT_READ | PROT_WRITE,
+					 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+			if (chunks[i] == MAP_FAILED) {
+				printf("lazy failed: %s\n", strerror(errno));
+				return 1;
+			}
+		}
+		for (unsigned long i = 0; i < count; i++)
+			memset(chunks[i], 1, mib * MIB);
+		printf("holding %lu MiB\n", mib * count);
+		if (argc > 4) {
+			unsigned long try = arg(argv, 4, argc, 1);
+			char *p = mmap(NULL, try * MIB, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+			return p != MAP_FAILED ? 0 : errno == ENOMEM ? 12 : 1;
+		}
+		sleep(3600);
+		return 0;
+	}
 	if (!strcmp(cmd, "once")) {
 		char *p = mmap(NULL, mib * MIB, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 
@@ -120,18 +169,19 @@ int main(int argc, char **argv)
 		printf("got %lu MiB\n", thread_total);
 		return 0;
 	}
-	if (!strcmp(cmd, "fork")) {
-		pid_t child = fork();
+	if (!strcmp(cmd, "fork"))
+		return try_fork("") ? 0 : 1;
+	if (!strcmp(cmd, "forkafter")) {
+		char *p;
 
-		if (child < 0) {
-			printf("fork %s\n", errno == EAGAIN ? "EAGAIN" : strerror(errno));
+		try_fork("before: ");
+		p = malloc(mib * MIB);
+		if (!p) {
+			printf("malloc failed\n");
 			return 1;
 		}
-		if (child == 0)
-			_exit(0);
-		waitpid(child, NULL, 0);
-		printf("fork ok\n");
-		return 0;
+		memset(p, 1, mib * MIB);
+		return try_fork("after: ") ? 0 : 1;
 	}
 	fprintf(stderr, "alloc: unknown command '%s'\n", cmd);
 	return 2;

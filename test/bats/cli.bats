@@ -1,0 +1,77 @@
+#!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-2.0-only
+# `memgate validate` uses the hook's parser: the same answers, without a container.
+
+load helpers
+
+setup() {
+	require_vm
+}
+
+@test "validate rejects 512m with a hint towards 512Mi" {
+	run memgate validate memgate.io/commit-limit=512m
+	echo "$output"
+	[ "$status" -eq 1 ]
+	[ "${#lines[@]}" -eq 1 ]
+	[[ "$output" == 'memgate validate: annotation memgate.io/commit-limit="512m": '* ]]
+	[[ "$output" == *'did you mean "512Mi"?'* ]]
+}
+
+@test "validate resolves a percentage against --memory-max" {
+	run memgate validate --memory-max 1Gi memgate.io/pressure-gate=50%
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"pressure-gate=536870912"* ]]
+	[[ "$output" == *"commit-limit=0"* ]]
+}
+
+@test "validate rejects a percentage without --memory-max" {
+	run memgate validate memgate.io/pressure-gate=50%
+	echo "$output"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *'annotation memgate.io/pressure-gate="50%": a percentage needs a container memory limit'* ]]
+}
+
+@test "validate accepts sizes in every notation" {
+	run memgate validate memgate.io/commit-limit=1.5Gi memgate.io/pressure-gate=1500M \
+		memgate.io/fork-gate=1e9 memgate.io/mode=audit memgate.io/on-unsupported=warn
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$output" = "valid: mode=audit commit-limit=1610612736 pressure-gate=1500000000 fork-gate=1000000000 on-unsupported=warn" ]
+}
+
+@test "validate says when there is no policy" {
+	run memgate validate org.example/other=1
+	[ "$status" -eq 0 ]
+	[[ "$output" == "no memgate policy"* ]]
+}
+
+@test "validate --config reads a CRI-O container's config.json: the override wins, whatever the key order" {
+	cfg=$BATS_TEST_TMPDIR/config.json
+	# The override first: json-c keeps this order, runc would sort it.
+	cat >"$cfg" <<-'EOF'
+		{"annotations": {
+			"memgate.io/commit-limit.app": "256Mi",
+			"io.kubernetes.cri-o.ContainerType": "container",
+			"io.kubernetes.container.name": "app",
+			"memgate.io/commit-limit": "128Mi"
+		}}
+	EOF
+	run memgate validate --config "$cfg"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"commit-limit=268435456 "* ]]
+	jq '.annotations["io.kubernetes.container.name"] = "sidecar"' "$cfg" >"$cfg.new"
+	run memgate validate --config "$cfg.new"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"commit-limit=134217728 "* ]]
+}
+
+@test "validate --config leaves a CRI-O sandbox alone" {
+	cfg=$BATS_TEST_TMPDIR/config.json
+	echo '{"annotations": {"io.kubernetes.cri-o.ContainerType": "sandbox", "memgate.io/commit-limit": "128Mi"}}' >"$cfg"
+	run memgate validate --config "$cfg"
+	[ "$status" -eq 0 ]
+	[[ "$output" == "no memgate policy"* ]]
+}

@@ -1,0 +1,190 @@
+#!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-2.0-only
+# Enforcement in real runc containers: commit limit, pressure gate, fork gate, audit.
+
+load helpers
+
+MIB=1048576
+
+setup() {
+	require_vm
+}
+
+teardown() {
+	cleanup_containers
+	umount /tmp/data 2>/dev/null || true
+}
+
+# got_mib OUTPUT: the N of "got N MiB".
+got_mib() {
+	sed -n 's/^got \([0-9]*\) MiB$/\1/p' <<<"$1"
+}
+
+# wait_committed NAME MIB: until memgate counts at least MIB committed for NAME.
+wait_committed() {
+	for _ in $(seq 100); do
+		status_of "$1" | jq -e --argjson b $(($2 * MIB)) '.decisions.committed_bytes >= $b' >/dev/null && return 0
+		sleep 0.1
+	done
+	echo "$1 never reached $2 MiB committed: $(status_of "$1")"
+	return 1
+}
+
+@test "commit-limit 256Mi: malloc in 1 MiB steps gets 240..256 MiB, then NULL, and the process exits normally" {
+	make_bundle c1 '{"memgate.io/commit-limit": "256Mi"}' 0 -- /bin/sleep 600
+	start_ctr c1
+	run runc exec c1 /alloc steps 1
+	echo "$output"
+	[ "$status" -eq 0 ]
+	got=$(got_mib "$output")
+	[ "$got" -ge 240 ] && [ "$got" -le 256 ]
+	status_of c1 | jq -e '.decisions.commits_denied >= 1'
+	status_of c1 | jq -e '.last_denial.comm == "alloc" and .last_denial.pid > 0 and .last_denial.kind == "commit-limit"'
+	status_of c1 | jq -e '.last_denial.requested_bytes > 0 and .last_denial.measured_bytes > 240 * 1048576'
+	status_of c1 | jq -e '.decisions.committed_peak_bytes <= 268435456'
+	run memgate events --json
+	echo "$output" | tail -n 1 | jq -e '.decision == "denied" and .comm == "alloc"'
+}
+
+@test "release: allocate 200 MiB, free, again, 50 times in a row" {
+	make_bundle c1 '{"memgate.io/commit-limit": "256Mi"}' 0 -- /bin/sleep 600
+	start_ctr c1
+	run runc exec c1 /alloc cycle 200 50
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$output" = "cycled 50 times" ]
+	status_of c1 | jq -e '.decisions.commits_denied == 0'
+}
+
+@test "release: after a process exits, a new process in the container commits 200 MiB" {
+	make_bundle c1 '{"memgate.io/commit-limit": "256Mi"}' 0 -- /bin/sleep 600
+	start_ctr c1
+	run runc exec c1 /alloc steps 1
+	[ "$status" -eq 0 ]
+	run runc exec c1 /alloc once 200
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$output" = ok ]
+}
+
+@test "a multi-threaded allocator respects the limit" {
+	make_bundle c1 '{"memgate.io/commit-limit": "256Mi"}' 0 -- /bin/sleep 600
+	start_ctr c1
+	run runc exec c1 /alloc threads 8 1
+	echo "$output"
+	[ "$status" -eq 0 ]
+	got=$(got_mib "$output")
+	# 8 threads' stacks (8 MiB each) count too.
+	[ "$got" -ge 150 ] && [ "$got" -le 256 ]
+	status_of c1 | jq -e '.decisions.commits_denied >= 1 and .decisions.committed_peak_bytes <= 268435456'
+}
+
+@test "two processes holding 150 MiB each under 256Mi: the second one's allocation fails" {
+	make_bundle c1 '{"memgate.io/commit-limit": "256Mi"}' 0 -- /bin/sleep 600
+	start_ctr c1
+	runc exec -d c1 /alloc hold 150 </dev/null >/dev/null 2>&1
+	wait_committed c1 150
+	run runc exec c1 /alloc once 150
+	echo "$output"
+	[ "$status" -eq 1 ]
+	[ "$output" = ENOMEM ]
+}
+
+@test "a process moved into a sub-cgroup of the container is held to the same limit" {
+	make_bundle c1 '{"memgate.io/commit-limit": "256Mi"}' 0 -- /bin/sleep 600
+	start_ctr c1
+	mkdir /sys/fs/cgroup/mg/c1/sub
+	runc exec -d --pid-file "$BUNDLES/sub.pid" c1 /bin/sh -c 'sleep 2; /alloc steps 1 > /tmp/sub.out; echo done >> /tmp/sub.out' </dev/null >/dev/null 2>&1
+	pid=$(cat "$BUNDLES/sub.pid")
+	echo "$pid" >/sys/fs/cgroup/mg/c1/sub/cgroup.procs
+	grep -q '^0::/mg/c1/sub$' "/proc/$pid/cgroup"
+	for _ in $(seq 200); do grep -q done "$BUNDLES/rootfs/tmp/sub.out" 2>/dev/null && break; sleep 0.1; done
+	cat "$BUNDLES/rootfs/tmp/sub.out"
+	got=$(got_mib "$(cat "$BUNDLES/rootfs/tmp/sub.out")")
+	rm -f "$BUNDLES/rootfs/tmp/sub.out"
+	[ "$got" -ge 240 ] && [ "$got" -le 256 ]
+}
+
+# A 512 MiB file on ext4 on a RAM disk, its page cache dropped.
+make_big_file() {
+	[ -e /dev/ram0 ] || insmod "/lib/modules/$(uname -r)/brd.ko" rd_nr=1 rd_size=$((600 * 1024))
+	mkfs.ext4 -q -F /dev/ram0
+	mkdir -p /tmp/data
+	mount /dev/ram0 /tmp/data
+	dd if=/dev/zero of=/tmp/data/big bs=1M count=512 status=none
+	sync
+	echo 3 >/proc/sys/vm/drop_caches
+}
+
+@test "pressure-gate 50% of 256M: after reading 512 MiB of file, page cache does not count and 16 MiB succeeds" {
+	make_big_file
+	make_bundle c1 '{"memgate.io/pressure-gate": "50%"}' $((256 * MIB)) -- /bin/sleep 600
+	start_ctr c1
+	status_of c1 | jq -e '.policy.pressure_gate_bytes == 134217728'
+	runc exec c1 /bin/cat /data/big >/dev/null
+	current=$(cat /sys/fs/cgroup/mg/c1/memory.current)
+	echo "memory.current after the read: $current"
+	[ "$current" -gt $((128 * MIB)) ]
+	run runc exec c1 /alloc once 16
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$output" = ok ]
+}
+
+@test "pressure-gate 50% of 256M: with memory in use above the gate, 16 MiB fails with ENOMEM" {
+	# Two 100 MiB commits while little is in use, touched afterwards: 200 MiB
+	# in use.  Above the gate every commit fails (runc exec's, a tmpfs write),
+	# so the same process tries the 16 MiB and answers with its exit status.
+	make_bundle c1 '{"memgate.io/pressure-gate": "50%"}' $((256 * MIB)) -- /bin/sh -c '/alloc lazy 100 2 16; echo "status $?"; sleep 600'
+	start_ctr c1
+	for _ in $(seq 100); do grep -q status "$BUNDLES/c1.log" && break; sleep 0.2; done
+	cat "$BUNDLES/c1.log"
+	grep -qx 'status 12' "$BUNDLES/c1.log"
+	status_of c1 | jq -e '.last_denial.kind == "pressure-gate" and .last_denial.requested_bytes == 16777216'
+	status_of c1 | jq -e '.last_denial.measured_bytes > 190 * 1048576 and .last_denial.limit_bytes == 134217728'
+}
+
+@test "fork-gate: below the gate fork succeeds, above it fork fails with EAGAIN" {
+	make_bundle c1 '{"memgate.io/fork-gate": "64Mi"}' $((256 * MIB)) -- /alloc forkafter 100
+	run run_ctr c1
+	echo "$output"
+	[ "${lines[0]}" = "before: fork ok" ]
+	[ "${lines[1]}" = "after: fork EAGAIN" ]
+}
+
+@test "fork-gate: bpftool cgroup show lists memgate's program on the container's cgroup" {
+	make_bundle c1 '{"memgate.io/fork-gate": "64Mi"}' $((256 * MIB)) -- /bin/sleep 600
+	start_ctr c1
+	run bpftool cgroup show /sys/fs/cgroup/mg/c1
+	echo "$output"
+	[[ "$output" == *mg_task_alloc* ]]
+	[ -e "/sys/fs/bpf/memgate/links/fork-gate-$(cgroup_id c1)" ]
+}
+
+@test "audit mode: the commit-limit and fork-gate workloads succeed and would-deny counts are recorded" {
+	make_bundle c1 '{"memgate.io/commit-limit": "256Mi", "memgate.io/fork-gate": "64Mi", "memgate.io/mode": "audit"}' $((512 * MIB)) -- /bin/sleep 600
+	start_ctr c1
+	run runc exec c1 /alloc steps 1 300
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$(got_mib "$output")" -eq 300 ]
+	run runc exec c1 /alloc forkafter 100
+	echo "$output"
+	[ "${lines[1]}" = "after: fork ok" ]
+	status_of c1 | jq -e '.mode == "audit" and .decisions.commits_audited > 0 and .decisions.forks_audited > 0'
+	status_of c1 | jq -e '.decisions.commits_denied == 0 and .decisions.forks_denied == 0'
+	memgate events --json | jq -s -e 'map(select(.decision == "audited")) | length > 0'
+}
+
+@test "a container without policy, beside one with a 64Mi limit, commits and touches 1 GiB" {
+	make_bundle limited '{"memgate.io/commit-limit": "64Mi"}' 0 -- /bin/sh -c '/alloc steps 1; sleep 600'
+	start_ctr limited
+	make_bundle free '{}' 0 -- /alloc steps 64 1024
+	run run_ctr free
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$output" = "got 1024 MiB" ]
+	for _ in $(seq 100); do grep -q '^got' "$BUNDLES/limited.log" && break; sleep 0.1; done
+	got=$(got_mib "$(cat "$BUNDLES/limited.log")")
+	[ "$got" -ge 56 ] && [ "$got" -le 64 ]
+}
