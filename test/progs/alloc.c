@@ -13,6 +13,7 @@
  *                                 An exit status, as above a pressure gate even writes to a
  *                                 tmpfs log would fail.
  *   alloc noreserve MIB           MAP_NORESERVE mmap+touch (uses memory without a commit), then hold
+ *   alloc bench ROUNDS            mmap 1 MiB, touch one page, munmap, ROUNDS times; prints "ns_per_round N"
  *   alloc threads N MIB           N threads each run "steps MIB"; prints "got N MiB"
  *   alloc fork                    fork once: "fork ok" (exit 0) or "fork EAGAIN" (exit 1)
  *   alloc forkafter MIB           fork, malloc+touch MIB, fork again: prints "before: fork ..." and
@@ -26,6 +27,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #define MIB (1024UL * 1024)
@@ -153,6 +155,24 @@ int main(int argc, char **argv)
 			return 1;
 		}
 		printf("ok\n");
+		return 0;
+	}
+	if (!strcmp(cmd, "bench")) {
+		unsigned long rounds = mib;
+		struct timespec a, b;
+
+		clock_gettime(CLOCK_MONOTONIC, &a);
+		for (unsigned long i = 0; i < rounds; i++) {
+			char *p = mmap(NULL, MIB, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+			if (p == MAP_FAILED)
+				return 1;
+			p[0] = 1;
+			munmap(p, MIB);
+		}
+		clock_gettime(CLOCK_MONOTONIC, &b);
+		printf("ns_per_round %lu\n",
+		       ((b.tv_sec - a.tv_sec) * 1000000000UL + b.tv_nsec - a.tv_nsec) / rounds);
 		return 0;
 	}
 	if (!strcmp(cmd, "threads")) {
