@@ -55,9 +55,9 @@ $(BUILD)/memgate: $(CLI_SRCS:%.c=$(BUILD)/%.o) $(LIB_OBJS)
 $(BUILD)/memgate.json: oci/memgate.json.in
 	sed 's|@HOOK_PATH@|$(PREFIX)/libexec/oci/hooks.d/memgate-hook|' $< > $@
 
-$(BUILD)/test/test_%: test/unit/test_%.c $(LIB_OBJS)
+$(BUILD)/test/test_%: test/unit/test_%.c test/unit/unit.h $(LIB_OBJS) $(BUILD)/hook/cgroup.o
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(CFLAGS) $^ $(LDLIBS) -lcmocka -o $@
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(filter %.c %.o,$^) $(LDLIBS) -lcmocka -o $@
 
 $(BUILD)/test/alloc: test/progs/alloc.c
 	@mkdir -p $(@D)

@@ -3,33 +3,12 @@
  * Quantities, sizes and annotation policy.  Table cases become one cmocka test
  * each, named after the input, so a TAP line points at the failing string.
  */
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <setjmp.h>
-#include <errno.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <cmocka.h>
 
+#include "unit.h"
 #include "mg_policy.h"
-
 #define GiB (UINT64_C(1) << 30)
 
 /* err.msg must contain want; printed on failure so the message can be read. */
-/* Explain a failure on stdout, in order with cmocka's TAP lines. */
-#define failf(fmt, ...)                                                                            \
-	do {                                                                                       \
-		print_message("# " fmt "\n", ##__VA_ARGS__);                                       \
-		fail();                                                                            \
-	} while (0)
-
-#define assert_msg_has(err, want)                                                                  \
-	do {                                                                                       \
-		if (!strstr((err).msg, (want)))                                                    \
-			failf("message \"%s\" lacks \"%s\"", (err).msg, (want));                   \
-	} while (0)
 
 /* ---- mg_parse_quantity: accepted forms ---- */
 

@@ -1,34 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* OCI state on stdin, bounded reads, and the config.json fallback. */
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <setjmp.h>
-#include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
-#include <cmocka.h>
 
+#include "unit.h"
 #include "mg_oci.h"
-
-/* Explain a failure on stdout, in order with cmocka's TAP lines. */
-#define failf(fmt, ...)                                                                            \
-	do {                                                                                       \
-		print_message("# " fmt "\n", ##__VA_ARGS__);                                       \
-		fail();                                                                            \
-	} while (0)
-
-#define assert_msg_has(err, want)                                                                  \
-	do {                                                                                       \
-		if (!strstr((err).msg, (want)))                                                    \
-			failf("message \"%s\" lacks \"%s\"", (err).msg, (want));                   \
-	} while (0)
 
 /* What runc passes a prestart hook, trimmed. */
 static const char runc_prestart[] =
