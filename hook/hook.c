@@ -126,6 +126,9 @@ static int start(const struct mg_state *state, const struct mg_policy_spec *spec
 	ret = mg_policy_resolve(spec, memory_max, &bytes, err);
 	if (ret < 0)
 		return ret;
+	/* memgate.io/mode or on-unsupported alone: nothing to enforce, no BPF to touch. */
+	if (!(bytes.commit_limit || bytes.pressure_gate || bytes.fork_gate))
+		return 0;
 	policy = (struct mg_policy){
 		.commit_limit = bytes.commit_limit,
 		.pressure_gate = bytes.pressure_gate,

@@ -392,7 +392,10 @@ int mg_policy_parse(json_object *annotations, struct mg_policy_spec *spec, struc
 	/* Pod annotations reach the pause container too; it gets no policy. */
 	if (is_sandbox(annotations))
 		return 0;
+	/* CRI-O names the container one way, containerd another. */
 	container = string_annotation(annotations, "io.kubernetes.container.name");
+	if (!container)
+		container = string_annotation(annotations, "io.kubernetes.cri.container-name");
 
 	json_object_object_foreach(annotations, key, val)
 	{

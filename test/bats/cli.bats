@@ -75,3 +75,32 @@ setup() {
 	[ "$status" -eq 0 ]
 	[[ "$output" == "no memgate policy"* ]]
 }
+
+@test "validate rejects more bad values, naming the annotation" {
+	local -a cases=(
+		'memgate.io/commit-limit=1e20|too large'
+		'memgate.io/commit-limit=Mi|a number, then an optional unit'
+		'memgate.io/commit-limit=0|expected at least 4096 bytes (one page), got 0 bytes'
+		'memgate.io/commit-limit=1.5.5Gi|unknown unit ".5Gi"'
+		'memgate.io/commit-limit=1Gi |no surrounding spaces'
+		'memgate.io/commit-limit=+1Gi|(no sign)'
+		'memgate.io/commit-limit=1e-3|not a fraction'
+		'memgate.io/pressure-gate=50.5%|whole percentage'
+		'memgate.io/pressure-gate=-5%|no sign'
+		'memgate.io/pressure-gate=%|with a number'
+		'memgate.io/fork-gate.=1Gi|expected a container name after "fork-gate."'
+		'memgate.io/=1Gi|unknown knob ""'
+		'memgate.io/mode=Enforce|expected "enforce" or "audit"'
+	)
+	local c kv expected failed=0
+	for c in "${cases[@]}"; do
+		kv=${c%%|*} expected=${c#*|}
+		run memgate validate --memory-max 1Gi "$kv"
+		if [ "$status" -ne 1 ] || [[ "$output" != "memgate validate: annotation ${kv%%=*}="* ]] ||
+			[[ "$output" != *"$expected"* ]]; then
+			echo "$kv: status $status: $output (expected: $expected)"
+			failed=1
+		fi
+	done
+	[ "$failed" -eq 0 ]
+}

@@ -8,7 +8,9 @@ BUNDLES=/tmp/bundles
 CGROUP_PARENT=/sys/fs/cgroup/mg
 
 require_vm() {
-	if ! grep -qw 'memgate.vm=1' /proc/cmdline; then
+	local cmdline
+	read -r cmdline </proc/cmdline # a builtin: every process costs under TCG
+	if [[ " $cmdline " != *" memgate.vm=1 "* ]]; then
 		echo "this suite runs only inside the memgate VM: use make check" >&2
 		return 1
 	fi

@@ -46,7 +46,35 @@ teardown() {
 	assert_no_memgate
 }
 
-# A hook that logs the stage it ran at to $BUNDLES/NAME.stages, then is memgate-hook.
+# start_with_lock_held NAME: start a bundle detached while memgate's lock is
+# held (flock -o keeps the lock's fd from runc); a hook that takes the lock
+# waits, and timeout fails runc.  runc's output is in $BUNDLES/NAME.log.
+start_with_lock_held() {
+	local rc=0
+	mkdir -p /run/memgate
+	flock -o /run/memgate/lock timeout 30 bash -c \
+		"cd '$BUNDLES/$1' && runc run -d '$1' </dev/null >'$BUNDLES/$1.log' 2>&1" || rc=$?
+	cat "$BUNDLES/$1.log"
+	return "$rc"
+}
+
+@test "without a knob to enforce, the hook neither takes memgate's lock nor loads anything" {
+	# No memgate annotation at all.
+	make_bundle none '{"org.example/other": "1"}' 0 -- /bin/sleep 600
+	run start_with_lock_held none
+	echo "$output"
+	[ "$status" -eq 0 ]
+	# memgate.io/mode and on-unsupported alone set no limit.
+	make_bundle modeonly '{"memgate.io/mode": "audit", "memgate.io/on-unsupported": "warn"}' 0 -- /bin/sleep 600
+	run start_with_lock_held modeonly
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$(runc state modeonly | jq -r .status)" = running ]
+	assert_no_memgate
+}
+
+# A hook that appends its stage ($1) to the file named by $2, then execs
+# memgate-hook with that stage; prints its path.
 stage_logging_hook() {
 	local wrapper=$BUNDLES/hook-logging.sh
 	cat >"$wrapper" <<-WRAPPER
@@ -88,28 +116,15 @@ stage_logging_hook() {
 	assert_no_memgate
 }
 
-@test "createRuntime alone installs the policy" {
+@test "createRuntime alone, the stage taken from the state's status, installs and removes the policy" {
 	make_bundle cr '{"memgate.io/commit-limit": "256Mi"}' 0 -- /bin/sleep 600
-	jq --arg hook "$HOOK" '
-		.hooks.createRuntime = [{path: $hook, args: ["memgate-hook", "createRuntime"]}]
-		| del(.hooks.prestart)
-		' "$BUNDLES/cr/config.json" >"$BUNDLES/cr/config.json.new"
+	# No argument: the hook reads the stage from "status" (creating, created, stopped).
+	jq --arg hook "$HOOK" '.hooks = {createRuntime: [{path: $hook}], poststop: [{path: $hook}]}' \
+		"$BUNDLES/cr/config.json" >"$BUNDLES/cr/config.json.new"
 	mv "$BUNDLES/cr/config.json.new" "$BUNDLES/cr/config.json"
 	start_ctr cr
 	policy_is "$(cgroup_id cr)" '.commit_limit == 268435456'
 	runc delete -f cr
-	assert_no_memgate
-}
-
-@test "the hook takes the stage from the state when given no argument" {
-	make_bundle noarg '{"memgate.io/commit-limit": "256Mi"}' 0 -- /bin/sleep 600
-	jq --arg hook "$HOOK" '
-		.hooks = {prestart: [{path: $hook}], poststop: [{path: $hook}]}
-		' "$BUNDLES/noarg/config.json" >"$BUNDLES/noarg/config.json.new"
-	mv "$BUNDLES/noarg/config.json.new" "$BUNDLES/noarg/config.json"
-	start_ctr noarg
-	policy_is "$(cgroup_id noarg)" '.commit_limit == 268435456'
-	runc delete -f noarg
 	assert_no_memgate
 }
 
@@ -188,14 +203,19 @@ stage_logging_hook() {
 }
 
 @test "poststop after runc delete removes the container's entries; another container keeps its policy and the programs" {
-	make_bundle gone '{"memgate.io/commit-limit": "256Mi"}' 0 -- /bin/sleep 600
-	make_bundle stays '{"memgate.io/commit-limit": "128Mi"}' 0 -- /bin/sleep 600
-	start_ctr gone
-	start_ctr stays
+	make_bundle gone '{"memgate.io/commit-limit": "256Mi", "memgate.io/fork-gate": "50%"}' 536870912 -- /bin/sleep 600
+	make_bundle stays '{"memgate.io/commit-limit": "128Mi", "memgate.io/fork-gate": "50%"}' 536870912 -- /bin/sleep 600
+	start_ctr gone &
+	gone_pid=$!
+	start_ctr stays &
+	wait $!
+	wait "$gone_pid"
 	gone_id=$(cgroup_id gone)
 	stays_id=$(cgroup_id stays)
-	policy_is "$gone_id" '.commit_limit == 268435456'
+	policy_is "$gone_id" '.commit_limit == 268435456 and .fork_gate == 268435456'
 	[ -n "$(map_dump stats | grep "\"key\":$gone_id,")" ]
+	[ -e "/sys/fs/bpf/memgate/links/fork-gate-$gone_id" ]
+	[ -e "/sys/fs/bpf/memgate/links/fork-gate-$stays_id" ]
 	progs=$(bpftool prog show | grep 'name mg_')
 
 	runc delete -f gone
@@ -205,9 +225,11 @@ stage_logging_hook() {
 	[ -z "$(map_dump stats | grep "\"key\":$gone_id,")" ]
 	[ -z "$(map_dump mms | grep "\"cgroup_id\":$gone_id,")" ]
 	[ -z "$(map_dump containers | grep '"id":"gone"')" ]
+	[ ! -e "/sys/fs/bpf/memgate/links/fork-gate-$gone_id" ]
 	# The other container and the shared programs stay, as they were.
-	policy_is "$stays_id" '.commit_limit == 134217728'
+	policy_is "$stays_id" '.commit_limit == 134217728 and .fork_gate == 268435456'
 	memgate status --json | jq -e --argjson id "$stays_id" '[.containers[] | [.id, .cgroup_id]] == [["stays", $id]]'
+	[ -e "/sys/fs/bpf/memgate/links/fork-gate-$stays_id" ]
 	[ "$(bpftool prog show | grep 'name mg_')" = "$progs" ]
 	for link in vm_enough exit_mmap fork; do
 		[ -e "/sys/fs/bpf/memgate/links/$link" ]
@@ -217,35 +239,10 @@ stage_logging_hook() {
 	assert_no_memgate
 }
 
-@test "poststop removes a container that exits on its own" {
-	make_bundle stays '{"memgate.io/commit-limit": "128Mi"}' 0 -- /bin/sleep 600
-	start_ctr stays
+@test "poststop removes a container that exits on its own, and with it memgate" {
 	make_bundle brief '{"memgate.io/commit-limit": "256Mi"}' 0 -- /bin/true
 	run run_ctr brief
 	[ "$status" -eq 0 ]
-	memgate status --json | jq -e '[.containers[] | .id] == ["stays"]'
-	[ "$(map_count policies)" -eq 1 ]
-	runc delete -f stays
-	make_bundle alone '{"memgate.io/commit-limit": "256Mi"}' 0 -- /bin/true
-	run run_ctr alone
-	[ "$status" -eq 0 ]
-	assert_no_memgate
-}
-
-@test "poststop unpins a container's fork-gate link and leaves the other's" {
-	make_bundle fg1 '{"memgate.io/fork-gate": "50%"}' 536870912 -- /bin/sleep 600
-	make_bundle fg2 '{"memgate.io/fork-gate": "50%"}' 536870912 -- /bin/sleep 600
-	start_ctr fg1
-	start_ctr fg2
-	id1=$(cgroup_id fg1)
-	id2=$(cgroup_id fg2)
-	[ -e "/sys/fs/bpf/memgate/links/fork-gate-$id1" ]
-	[ -e "/sys/fs/bpf/memgate/links/fork-gate-$id2" ]
-	policy_is "$id1" '.fork_gate == 268435456'
-	runc delete -f fg1
-	[ ! -e "/sys/fs/bpf/memgate/links/fork-gate-$id1" ]
-	[ -e "/sys/fs/bpf/memgate/links/fork-gate-$id2" ]
-	[ -z "$(policy_of_cgroup "$id1")" ]
-	runc delete -f fg2
+	[ -z "$(runc list -q)" ]
 	assert_no_memgate
 }

@@ -72,13 +72,6 @@ assert_policy_container_untouched() {
 	hook_rejects "OCI state: invalid JSON" prestart
 }
 
-@test "binary garbage on stdin" {
-	head -c 4096 /dev/urandom >"$IN"
-	# Make sure it can not start like a JSON object by chance.
-	printf '\x01' | dd of="$IN" bs=1 count=1 conv=notrunc 2>/dev/null
-	hook_rejects "OCI state: invalid JSON" prestart
-}
-
 @test "truncated JSON" {
 	printf '{"ociVersion": "1.0.2", "id": "t1", "status": "creating", "pid": 4' >"$IN"
 	hook_rejects "OCI state: invalid JSON" prestart
@@ -119,11 +112,6 @@ assert_policy_container_untouched() {
 	hook_rejects 'OCI state: "pid": expected integer from 0 to' prestart
 }
 
-@test "pid beyond the pid range" {
-	printf '{"id": "t1", "status": "creating", "pid": 99999999999}' >"$IN"
-	hook_rejects 'OCI state: "pid": expected integer from 0 to' prestart
-}
-
 @test "annotations that are an array" {
 	printf '{"id": "t1", "status": "creating", "pid": 1, "annotations": ["memgate.io/commit-limit=1Gi"]}' >"$IN"
 	hook_rejects 'OCI state: "annotations": expected object, got array' prestart
@@ -156,7 +144,7 @@ assert_policy_container_untouched() {
 
 @test "a status with a newline in it still gives one line" {
 	printf '{"id": "t1", "status": "running\\nmemgate-hook: forged second line", "pid": 1}' >"$IN"
-	hook_rejects 'OCI state: "status" is "running'
+	hook_rejects 'OCI state: "status" is "running?memgate-hook: forged second line"; expected creating'
 }
 
 @test "an unknown stage argument" {
@@ -176,7 +164,7 @@ assert_policy_container_untouched() {
 
 @test "a bundle path with a newline still gives one line" {
 	printf '{"id": "t1", "status": "creating", "pid": 1, "bundle": "/nonexistent\\nsecond line"}' >"$IN"
-	hook_rejects 'OCI bundle config /nonexistent' prestart
+	hook_rejects 'OCI bundle config /nonexistent?second line/config.json: cannot open' prestart
 }
 
 @test "2 MiB of input from a file" {
@@ -222,23 +210,16 @@ assert_policy_container_untouched() {
 	assert_no_memgate
 }
 
-@test "stopped, for an id memgate never saw, while a container is under policy: exit 0" {
+@test "while a container is under policy, stopped states of other ids exit 0 and touch nothing" {
 	start_policy_container
+	# An id memgate never saw, given the stage or taking it from the status.
 	printf '{"ociVersion": "1.0.2", "id": "never-seen", "status": "stopped", "bundle": "/nonexistent"}' >"$IN"
 	hook_accepts
 	hook_accepts poststop
-	assert_policy_container_untouched
-}
-
-@test "stopped, for an id too long to have an entry, while a container is under policy: exit 0" {
-	start_policy_container
+	# An id too long to have an entry: memgate refuses it at start.
 	printf '{"id": "%s", "status": "stopped"}' "$(head -c 300 /dev/zero | tr '\0' x)" >"$IN"
 	hook_accepts poststop
-	assert_policy_container_untouched
-}
-
-@test "poststop with no pid and pid null: exit 0" {
-	start_policy_container
+	# No pid, a null pid, pid 0: normal at poststop.
 	printf '{"ociVersion": "1.0.2", "id": "other", "status": "stopped", "bundle": "/tmp"}' >"$IN"
 	hook_accepts poststop
 	printf '{"ociVersion": "1.0.2", "id": "other", "status": "stopped", "pid": null}' >"$IN"

@@ -395,6 +395,20 @@ static void test_k8s_override(void **state)
 	assert_string_equal(spec.fork_gate.key, "memgate.io/fork-gate");
 }
 
+static void test_k8s_override_containerd(void **state)
+{
+	struct mg_error err = {0};
+	struct mg_policy_spec spec;
+
+	/* containerd names the container io.kubernetes.cri.container-name. */
+	assert_int_equal(parse("{\"io.kubernetes.cri.container-name\": \"db\","
+			       " \"memgate.io/commit-limit\": \"1Gi\","
+			       " \"memgate.io/commit-limit.db\": \"3Gi\"}",
+			       &spec, &err),
+			 0);
+	assert_int_equal(spec.commit_limit.bytes, 3 * GiB);
+}
+
 static void test_k8s_other_container(void **state)
 {
 	struct mg_error err = {0};
@@ -615,6 +629,7 @@ static const struct CMUnitTest named[] = {
 	NAMED(test_policy_negative_exact),
 	NAMED(test_policy_not_object),
 	NAMED(test_k8s_override),
+	NAMED(test_k8s_override_containerd),
 	NAMED(test_k8s_other_container),
 	NAMED(test_k8s_sandbox),
 	NAMED(test_resolve_bytes),
