@@ -136,6 +136,10 @@ static int start(const struct mg_state *state, const struct mg_policy_spec *spec
 		.flags = bytes.mode == MG_MODE_AUDIT ? MG_AUDIT : 0,
 		.level = cg.level,
 	};
+	mg_shared_support(&support, false);
+	ret = check_support(&policy, spec, &support, err);
+	if (ret < 0 || !(policy.commit_limit || policy.pressure_gate || policy.fork_gate))
+		return ret;
 	cgroup_fd = open(cg.path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (cgroup_fd < 0)
 		return mg_fail_errno(err, errno, "cannot open cgroup %s", cg.path);
@@ -146,7 +150,7 @@ static int start(const struct mg_state *state, const struct mg_policy_spec *spec
 	ret = mg_shared_open(&shared, true, err);
 	if (ret < 0)
 		goto release;
-	mg_shared_support(&support);
+	mg_shared_support(&support, true);
 	ret = check_support(&policy, spec, &support, err);
 	if (ret < 0 || !(policy.commit_limit || policy.pressure_gate || policy.fork_gate))
 		goto release;
@@ -164,13 +168,8 @@ release:
 static int stop(const struct mg_state *state, struct mg_error *err)
 {
 	struct mg_shared shared __attribute__((cleanup(mg_shared_close))) = MG_SHARED_INIT;
-	struct mg_container_key key;
-	struct mg_error ignored;
 	int ret;
 
-	/* An id memgate can not key was refused at start: it has no entry to remove. */
-	if (mg_container_key(state->id, &key, &ignored) < 0)
-		return 0;
 	if (!mg_shared_exists())
 		return 0;
 	ret = mg_shared_lock(&shared, err);

@@ -282,14 +282,14 @@ static bool lsm_active(const char *name)
 	return false;
 }
 
-void mg_shared_support(struct mg_support *support)
+void mg_shared_support(struct mg_support *support, bool loaded)
 {
 	memset(support, 0, sizeof(*support));
-	support->commit = access(MG_PIN_DIR "/links/vm_enough", F_OK) == 0;
+	support->commit = !loaded || access(MG_PIN_DIR "/links/vm_enough", F_OK) == 0;
 	if (!support->commit)
 		snprintf(support->why_not_commit, sizeof(support->why_not_commit),
 			 "fmod_ret on security_vm_enough_memory_mm did not attach");
-	if (access(MG_PIN_DIR "/progs/task_alloc", F_OK) < 0)
+	if (loaded && access(MG_PIN_DIR "/progs/task_alloc", F_OK) < 0)
 		snprintf(support->why_not_fork, sizeof(support->why_not_fork),
 			 "this kernel does not load lsm_cgroup programs");
 	else if (!lsm_active("bpf"))
@@ -402,11 +402,11 @@ int mg_shared_remove(struct mg_shared *s, const char *id, struct mg_error *err)
 {
 	struct mg_container_key key;
 	struct mg_container container;
-	int ret;
+	struct mg_error ignored;
 
-	ret = mg_container_key(id, &key, err);
-	if (ret < 0)
-		return ret;
+	/* An id memgate can not key was refused at start: it has no entry. */
+	if (mg_container_key(id, &key, &ignored) < 0)
+		return 0;
 	if (bpf_map_lookup_elem(s->containers, &key, &container) < 0)
 		return 0;
 	mg_shared_forget_cgroup(s, container.cgroup_id);

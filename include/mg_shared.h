@@ -52,7 +52,11 @@ int mg_shared_open(struct mg_shared *s, bool create, struct mg_error *err);
 /* Whether the shared state exists at all (one stat, no BPF). */
 bool mg_shared_exists(void);
 
-void mg_shared_support(struct mg_support *support);
+/*
+ * Before loading (loaded = false) only what needs no BPF is known: whether
+ * the BPF LSM is active.  A knob refused then never costs a load and unload.
+ */
+void mg_shared_support(struct mg_support *support, bool loaded);
 
 /* Register a container's policy.  Undoes all of it on failure. */
 int mg_shared_add(struct mg_shared *s, const char *id, uint64_t cgroup_id, int cgroup_fd,

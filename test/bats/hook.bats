@@ -9,14 +9,7 @@ setup() {
 }
 
 teardown() {
-	local states=(/run/runc/*)
-	if [ -e "${states[0]}" ]; then
-		cleanup_containers
-	fi
-	# A test that failed half-way must not leave pins to the next one.
-	if [ -e /sys/fs/bpf/memgate ]; then
-		memgate gc --all >/dev/null 2>&1 || true
-	fi
+	cleanup_containers
 }
 
 @test "a container with commit-limit has its policy keyed by its cgroup id while it runs" {

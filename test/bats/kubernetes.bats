@@ -12,13 +12,7 @@ setup() {
 }
 
 teardown() {
-	local states=(/run/runc/*)
-	if [ -e "${states[0]}" ]; then
-		cleanup_containers
-	fi
-	if [ -e /sys/fs/bpf/memgate ]; then
-		memgate gc --all >/dev/null 2>&1 || true
-	fi
+	cleanup_containers
 }
 
 # The pod's annotations, as the pod spec sets them.

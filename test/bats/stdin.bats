@@ -13,13 +13,7 @@ setup() {
 }
 
 teardown() {
-	local states=(/run/runc/*)
-	if [ -e "${states[0]}" ]; then
-		cleanup_containers
-	fi
-	if [ -e /sys/fs/bpf/memgate ]; then
-		memgate gc --all >/dev/null 2>&1 || true
-	fi
+	cleanup_containers
 }
 
 # hook_rejects EXPECTED [ARGS...]: run the hook with ARGS on $IN; it must fail
