@@ -5,6 +5,8 @@
 
 load ../helpers
 
+bats_require_minimum_version 1.5.0
+
 setup() {
 	require_vm
 	! grep -qw bpf /sys/kernel/security/lsm
