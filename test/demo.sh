@@ -23,7 +23,7 @@ say "memgate events (the denial, from the ring buffer)"
 memgate events
 
 say "memgate status --json"
-memgate status --json | jq '.containers[0] | {id, policy, decisions, last_denial}'
+memgate status --json | jq -M '.containers[0] | {id, policy, decisions, last_denial}'
 
 say "runc delete: poststop removes the policy; the last container takes memgate with it"
 runc delete -f demo
