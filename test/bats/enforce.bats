@@ -15,6 +15,12 @@ teardown() {
 	umount /tmp/data 2>/dev/null || true
 }
 
+# start_sleeper NAME ANNOTATIONS: a detached container that only sleeps, for runc exec.
+start_sleeper() {
+	make_bundle "$1" "$2" 0 -- /bin/sleep 600
+	start_ctr "$1"
+}
+
 # got_mib OUTPUT: the N of "got N MiB".
 got_mib() {
 	sed -n 's/^got \([0-9]*\) MiB$/\1/p' <<<"$1"
@@ -31,8 +37,7 @@ wait_committed() {
 }
 
 @test "commit-limit 256Mi: malloc in 1 MiB steps gets 240..256 MiB, then NULL, and the process exits normally" {
-	make_bundle c1 '{"memgate.io/commit-limit": "256Mi"}' 0 -- /bin/sleep 600
-	start_ctr c1
+	start_sleeper c1 '{"memgate.io/commit-limit": "256Mi"}'
 	run runc exec c1 /alloc steps 1
 	echo "$output"
 	[ "$status" -eq 0 ]
@@ -47,8 +52,7 @@ wait_committed() {
 }
 
 @test "release: allocate 200 MiB, free, again, 50 times in a row" {
-	make_bundle c1 '{"memgate.io/commit-limit": "256Mi"}' 0 -- /bin/sleep 600
-	start_ctr c1
+	start_sleeper c1 '{"memgate.io/commit-limit": "256Mi"}'
 	run runc exec c1 /alloc cycle 200 50
 	echo "$output"
 	[ "$status" -eq 0 ]
@@ -57,8 +61,7 @@ wait_committed() {
 }
 
 @test "release: after a process exits, a new process in the container commits 200 MiB" {
-	make_bundle c1 '{"memgate.io/commit-limit": "256Mi"}' 0 -- /bin/sleep 600
-	start_ctr c1
+	start_sleeper c1 '{"memgate.io/commit-limit": "256Mi"}'
 	run runc exec c1 /alloc steps 1
 	[ "$status" -eq 0 ]
 	run runc exec c1 /alloc once 200
@@ -68,8 +71,7 @@ wait_committed() {
 }
 
 @test "a multi-threaded allocator respects the limit" {
-	make_bundle c1 '{"memgate.io/commit-limit": "256Mi"}' 0 -- /bin/sleep 600
-	start_ctr c1
+	start_sleeper c1 '{"memgate.io/commit-limit": "256Mi"}'
 	run runc exec c1 /alloc threads 8 1
 	echo "$output"
 	[ "$status" -eq 0 ]
@@ -80,8 +82,7 @@ wait_committed() {
 }
 
 @test "two processes holding 150 MiB each under 256Mi: the second one's allocation fails" {
-	make_bundle c1 '{"memgate.io/commit-limit": "256Mi"}' 0 -- /bin/sleep 600
-	start_ctr c1
+	start_sleeper c1 '{"memgate.io/commit-limit": "256Mi"}'
 	runc exec -d c1 /alloc hold 150 </dev/null >/dev/null 2>&1
 	wait_committed c1 150
 	run runc exec c1 /alloc once 150
@@ -91,8 +92,7 @@ wait_committed() {
 }
 
 @test "a process moved into a sub-cgroup of the container is held to the same limit" {
-	make_bundle c1 '{"memgate.io/commit-limit": "256Mi"}' 0 -- /bin/sleep 600
-	start_ctr c1
+	start_sleeper c1 '{"memgate.io/commit-limit": "256Mi"}'
 	mkdir /sys/fs/cgroup/mg/c1/sub
 	runc exec -d --pid-file "$BUNDLES/sub.pid" c1 /bin/sh -c 'sleep 2; /alloc steps 1 > /tmp/sub.out; echo done >> /tmp/sub.out' </dev/null >/dev/null 2>&1
 	pid=$(cat "$BUNDLES/sub.pid")
