@@ -101,6 +101,11 @@ static int check_support(struct mg_policy *policy, const struct mg_policy_spec *
 	return 0;
 }
 
+static bool policy_empty(const struct mg_policy *policy)
+{
+	return !(policy->commit_limit || policy->pressure_gate || policy->fork_gate);
+}
+
 static int start(const struct mg_state *state, const struct mg_policy_spec *spec,
 		 struct mg_error *err)
 {
@@ -126,9 +131,6 @@ static int start(const struct mg_state *state, const struct mg_policy_spec *spec
 	ret = mg_policy_resolve(spec, memory_max, &bytes, err);
 	if (ret < 0)
 		return ret;
-	/* memgate.io/mode or on-unsupported alone: nothing to enforce, no BPF to touch. */
-	if (!(bytes.commit_limit || bytes.pressure_gate || bytes.fork_gate))
-		return 0;
 	policy = (struct mg_policy){
 		.commit_limit = bytes.commit_limit,
 		.pressure_gate = bytes.pressure_gate,
@@ -136,9 +138,10 @@ static int start(const struct mg_state *state, const struct mg_policy_spec *spec
 		.flags = bytes.mode == MG_MODE_AUDIT ? MG_AUDIT : 0,
 		.level = cg.level,
 	};
+	/* Nothing to enforce (mode or on-unsupported alone, or all refused): no BPF to touch. */
 	mg_shared_support(&support, false);
 	ret = check_support(&policy, spec, &support, err);
-	if (ret < 0 || !(policy.commit_limit || policy.pressure_gate || policy.fork_gate))
+	if (ret < 0 || policy_empty(&policy))
 		return ret;
 	cgroup_fd = open(cg.path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (cgroup_fd < 0)
@@ -152,7 +155,7 @@ static int start(const struct mg_state *state, const struct mg_policy_spec *spec
 		goto release;
 	mg_shared_support(&support, true);
 	ret = check_support(&policy, spec, &support, err);
-	if (ret < 0 || !(policy.commit_limit || policy.pressure_gate || policy.fork_gate))
+	if (ret < 0 || policy_empty(&policy))
 		goto release;
 	ret = mg_shared_add(&shared, state->id, cg.id, cgroup_fd, &policy, err);
 release:
