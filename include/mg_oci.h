@@ -11,6 +11,7 @@
 
 #define MG_STATE_MAX (1024 * 1024)     /* bytes of state JSON accepted on stdin */
 #define MG_SPEC_MAX (16 * 1024 * 1024) /* bytes of config.json accepted */
+#define MG_JSON_DEPTH 64		/* nesting levels of either; runc's config.json uses < 10 */
 
 static inline void mg_json_putp(json_object **obj)
 {
@@ -47,5 +48,9 @@ void mg_state_free(struct mg_state *state);
 
 /* Annotations from <bundle>/config.json; *annotations is NULL when it has none. */
 int mg_spec_annotations(const char *bundle, json_object **annotations, struct mg_error *err);
+
+/* The same from config.json's text already read; messages start with `what`. */
+int mg_spec_annotations_parse(const char *buf, size_t len, const char *what,
+			      json_object **annotations, struct mg_error *err);
 
 #endif

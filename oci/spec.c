@@ -17,8 +17,6 @@ int mg_spec_annotations(const char *bundle, json_object **annotations, struct mg
 	_cleanup_free_ char *what = NULL;
 	_cleanup_free_ char *buf = NULL;
 	_cleanup_close_ int fd = -1;
-	_cleanup_json_ json_object *root = NULL;
-	json_object *ann = NULL;
 	size_t len;
 	int ret;
 
@@ -42,6 +40,17 @@ int mg_spec_annotations(const char *bundle, json_object **annotations, struct mg
 	ret = mg_read_bounded_what(fd, MG_SPEC_MAX, what, &buf, &len, err);
 	if (ret)
 		return ret;
+	return mg_spec_annotations_parse(buf, len, what, annotations, err);
+}
+
+int mg_spec_annotations_parse(const char *buf, size_t len, const char *what,
+			      json_object **annotations, struct mg_error *err)
+{
+	_cleanup_json_ json_object *root = NULL;
+	json_object *ann = NULL;
+	int ret;
+
+	*annotations = NULL;
 	ret = mg_json_parse_object(buf, len, what, &root, err);
 	if (ret)
 		return ret;

@@ -105,7 +105,8 @@ int mg_json_parse_object(const char *buf, size_t len, const char *what, json_obj
 	*obj = NULL;
 	if (len > INT_MAX)
 		return mg_fail(err, EFBIG, "%s: %zu bytes is too large to parse", what, len);
-	tok = json_tokener_new();
+	/* One tokener frame per level: the depth bounds its memory and json-c's recursive free. */
+	tok = json_tokener_new_ex(MG_JSON_DEPTH);
 	if (!tok)
 		return mg_fail_errno(err, ENOMEM, "%s: creating JSON parser", what);
 	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
@@ -122,6 +123,11 @@ int mg_json_parse_object(const char *buf, size_t len, const char *what, json_obj
 	}
 	json_tokener_free(tok);
 
+	if (jerr == json_tokener_error_depth) {
+		json_object_put(root);
+		return mg_fail(err, E2BIG, "%s: JSON nested deeper than %d levels at byte %zu", what,
+			       MG_JSON_DEPTH, end);
+	}
 	if (!root || jerr != json_tokener_success) {
 		json_object_put(root);
 		return mg_fail(err, EINVAL, "%s: invalid JSON: %s at byte %zu", what,

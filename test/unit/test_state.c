@@ -136,6 +136,51 @@ static void test_embedded_nul(void **state)
 	assert_msg_has(err, "OCI state: invalid JSON");
 }
 
+/* {"a":[[...]]}: an object holding arrays, depth levels in all. */
+static char *nested(int depth, const char *key)
+{
+	size_t n = 0, size = strlen(key) + 2 * depth + 16;
+	char *buf = malloc(size);
+	int i;
+
+	assert_non_null(buf);
+	n += snprintf(buf, size, "{\"%s\":", key);
+	for (i = 1; i < depth; i++)
+		buf[n++] = '[';
+	for (i = 1; i < depth; i++)
+		buf[n++] = ']';
+	buf[n++] = '}';
+	buf[n] = '\0';
+	return buf;
+}
+
+static void test_depth_limit(void **state)
+{
+	struct mg_error err = {0};
+	struct mg_state st;
+	char *buf, want[128];
+
+	/* At the limit: parsed, and refused only for what "x" is not. */
+	buf = nested(MG_JSON_DEPTH, "x");
+	assert_int_equal(parse(buf, &st, &err), -EINVAL);
+	assert_msg_has(err, "\"id\" is missing");
+	free(buf);
+
+	buf = nested(MG_JSON_DEPTH + 1, "x");
+	assert_int_equal(parse(buf, &st, &err), -E2BIG);
+	snprintf(want, sizeof(want), "OCI state: JSON nested deeper than %d levels at byte ",
+		 MG_JSON_DEPTH);
+	assert_msg_has(err, want);
+	assert_null(strchr(err.msg, '\n'));
+	free(buf);
+
+	/* Far deeper fails the same way, without using more memory. */
+	buf = nested(100000, "x");
+	assert_int_equal(parse(buf, &st, &err), -E2BIG);
+	assert_msg_has(err, want);
+	free(buf);
+}
+
 /* A pipe whose write end gets len bytes from a child, so it may exceed the pipe buffer. */
 static int pipe_with(const char *data, size_t len, pid_t *child)
 {
@@ -380,6 +425,57 @@ static void test_spec_unreadable(void **state)
 	assert_int_equal(mg_spec_annotations(NULL, &ann, &err), -EINVAL);
 }
 
+static void test_spec_depth(void **state)
+{
+	struct mg_error err = {0};
+	json_object *ann = NULL;
+	char *buf, want[400];
+
+	buf = nested(MG_JSON_DEPTH + 1, "annotations");
+	write_config(buf);
+	free(buf);
+	assert_int_equal(mg_spec_annotations(tmpdir, &ann, &err), -E2BIG);
+	snprintf(want, sizeof(want),
+		 "OCI bundle config %s/config.json: JSON nested deeper than %d levels", tmpdir,
+		 MG_JSON_DEPTH);
+	assert_msg_has(err, want);
+	assert_null(ann);
+
+	/* Deep, but within the limit, in a part memgate ignores: accepted. */
+	buf = nested(MG_JSON_DEPTH, "linux");
+	write_config(buf);
+	free(buf);
+	assert_int_equal(mg_spec_annotations(tmpdir, &ann, &err), 0);
+	assert_null(ann);
+}
+
+static void test_spec_too_large(void **state)
+{
+	struct mg_error err = {0};
+	json_object *ann = NULL;
+	char path[256], want[400];
+	FILE *f;
+
+	/* A valid object, padded one byte past the limit. */
+	snprintf(path, sizeof(path), "%s/config.json", tmpdir);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs("{}", f);
+	for (size_t i = 2; i < (size_t)MG_SPEC_MAX + 1; i++)
+		fputc(' ', f);
+	assert_int_equal(fclose(f), 0);
+	assert_int_equal(mg_spec_annotations(tmpdir, &ann, &err), -EFBIG);
+	snprintf(want, sizeof(want), "OCI bundle config %s/config.json exceeds %d bytes", tmpdir,
+		 MG_SPEC_MAX);
+	assert_msg_has(err, want);
+	assert_null(ann);
+
+	/* Exactly the limit is read and parsed. */
+	assert_int_equal(truncate(path, MG_SPEC_MAX), 0);
+	assert_int_equal(mg_spec_annotations(tmpdir, &ann, &err), 0);
+	assert_null(ann);
+}
+
 #define DIR_TEST(fn) cmocka_unit_test_setup_teardown(fn, setup_dir, teardown_dir)
 
 int main(void)
@@ -393,7 +489,8 @@ int main(void)
 		cmocka_unit_test(test_read_exact_max), cmocka_unit_test(test_read_bad_fd),
 		DIR_TEST(test_spec_annotations),       DIR_TEST(test_spec_no_annotations),
 		DIR_TEST(test_spec_missing),	       DIR_TEST(test_spec_invalid),
-		DIR_TEST(test_spec_unreadable),
+		DIR_TEST(test_spec_unreadable),	       cmocka_unit_test(test_depth_limit),
+		DIR_TEST(test_spec_depth),	       DIR_TEST(test_spec_too_large),
 	};
 	char names[sizeof(bad_states) / sizeof(bad_states[0])][96];
 	int failed;
