@@ -16,6 +16,7 @@
 
 #include "mg_cgroup.h"
 #include "mg_cleanup.h"
+#include "mg_config.h"
 #include "mg_oci.h"
 #include "mg_policy.h"
 #include "mg_shared.h"
@@ -107,7 +108,7 @@ static bool policy_empty(const struct mg_policy *policy)
 }
 
 static int start(const struct mg_state *state, const struct mg_policy_spec *spec,
-		 struct mg_error *err)
+		 const struct mg_config *cfg, struct mg_error *err)
 {
 	struct mg_shared shared __attribute__((cleanup(mg_shared_close))) = MG_SHARED_INIT;
 	_cleanup_close_ int cgroup_fd = -1;
@@ -128,7 +129,7 @@ static int start(const struct mg_state *state, const struct mg_policy_spec *spec
 			return ret;
 		}
 	}
-	ret = mg_policy_resolve(spec, memory_max, &bytes, err);
+	ret = mg_config_resolve(cfg, spec, memory_max, &bytes, err);
 	if (ret < 0)
 		return ret;
 	policy = (struct mg_policy){
@@ -195,6 +196,7 @@ static int run(int argc, char **argv, struct mg_error *err)
 	_cleanup_free_ char *input = NULL;
 	json_object *annotations = NULL;
 	struct mg_policy_spec spec;
+	struct mg_config cfg;
 	enum stage stage;
 	size_t len;
 	int ret;
@@ -222,9 +224,19 @@ static int run(int argc, char **argv, struct mg_error *err)
 	json_object_put(annotations);
 	if (ret < 0)
 		return ret;
+	/* A broken admin file refuses only the containers that ask for something. */
+	ret = mg_config_load(mg_config_path(), &cfg, err);
+	if (ret < 0 && !spec.present) {
+		mg_error_prefix(err, "container %s sets no knob, so this is ignored", state.id);
+		report(LOG_WARNING, err->msg);
+		return 0;
+	}
+	if (ret < 0)
+		return ret;
+	mg_config_defaults(&cfg, &spec);
 	if (!spec.present)
 		return 0;
-	return start(&state, &spec, err);
+	return start(&state, &spec, &cfg, err);
 }
 
 int main(int argc, char **argv)

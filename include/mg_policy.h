@@ -38,8 +38,29 @@ enum mg_mode {
 	MG_MODE_AUDIT = 1,
 };
 
+/* The knobs, in the order memgate.io/ names them. */
+enum mg_knob {
+	MG_KNOB_COMMIT_LIMIT,
+	MG_KNOB_PRESSURE_GATE,
+	MG_KNOB_FORK_GATE,
+	MG_KNOB_MODE,
+	MG_KNOB_ON_UNSUPPORTED,
+	MG_KNOB_COUNT,
+};
+
+#define MG_KNOB_BIT(k) (1u << (k))
+#define MG_KNOB_SIZES                                                                              \
+	(MG_KNOB_BIT(MG_KNOB_COMMIT_LIMIT) | MG_KNOB_BIT(MG_KNOB_PRESSURE_GATE) |                  \
+	 MG_KNOB_BIT(MG_KNOB_FORK_GATE))
+
+/* "commit-limit", ...; NULL past MG_KNOB_COUNT. */
+const char *mg_knob_name(enum mg_knob knob);
+
 struct mg_policy_spec {
-	bool present; /* at least one knob applies to this container */
+	bool present;	    /* at least one knob applies to this container */
+	bool sandbox;	    /* a pod sandbox: no policy, not even admin defaults */
+	unsigned set;	    /* MG_KNOB_BIT() of every knob that applies */
+	unsigned defaulted; /* of those, the ones taken from the admin defaults */
 	struct mg_size commit_limit;
 	struct mg_size pressure_gate;
 	struct mg_size fork_gate;
@@ -60,6 +81,27 @@ int mg_parse_size(const char *text, bool allow_percent, struct mg_size *out, str
  * (spec->present = false).  annotations may be NULL.
  */
 int mg_policy_parse(json_object *annotations, struct mg_policy_spec *spec, struct mg_error *err);
+
+/*
+ * Set one knob from its value as an annotation would carry it ("512Mi",
+ * "80%", "audit"): the same parser, for the admin configuration.
+ */
+int mg_policy_set(struct mg_policy_spec *spec, const char *knob, const char *value,
+		  struct mg_error *err);
+
+/* Copy knob from src to dst, or clear it in dst when src does not set it. */
+void mg_policy_copy_knob(struct mg_policy_spec *dst, const struct mg_policy_spec *src,
+			 enum mg_knob knob);
+
+/* The size behind a size knob; NULL for mode and on-unsupported. */
+const struct mg_size *mg_policy_size(const struct mg_policy_spec *spec, enum mg_knob knob);
+
+/* A size in bytes; -EINVAL for a percentage when memory_max is 0 (no limit). */
+int mg_size_bytes(const struct mg_size *size, uint64_t memory_max, uint64_t *bytes);
+
+/* Bytes the way a user writes them: "64Mi", "1.5Gi", "1G", "4097". */
+#define MG_SIZE_TEXT_LEN 32
+const char *mg_format_size(uint64_t bytes, char buf[MG_SIZE_TEXT_LEN]);
 
 /* A resolved policy: sizes in bytes, 0 meaning "not set". */
 struct mg_policy_bytes {

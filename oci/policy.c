@@ -124,6 +124,10 @@ int mg_parse_quantity(const char *text, uint64_t *bytes, struct mg_error *err)
 	if (len > MG_QUANTITY_MAX_LEN)
 		return mg_fail(err, EINVAL, EXAMPLE " (too many digits: at most %d characters)",
 			       MG_QUANTITY_MAX_LEN);
+	/* Messages below quote the text: keep them one printable line (found by fuzzing). */
+	for (p = text; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			return mg_fail(err, EINVAL, EXAMPLE " (no control characters)");
 
 	/* Number: digits, optionally "." and more digits, as Kubernetes allows ("1.", ".5"). */
 	p = int_start = text;
@@ -278,19 +282,15 @@ int mg_parse_size(const char *text, bool allow_percent, struct mg_size *out, str
 	return 0;
 }
 
-enum knob_id {
-	KNOB_COMMIT_LIMIT,
-	KNOB_PRESSURE_GATE,
-	KNOB_FORK_GATE,
-	KNOB_MODE,
-	KNOB_ON_UNSUPPORTED,
-	KNOB_COUNT,
-};
-
-/* Same order as enum knob_id. */
-static const char *const knob_names[KNOB_COUNT] = {
+/* Same order as enum mg_knob. */
+static const char *const knob_names[MG_KNOB_COUNT] = {
 	"commit-limit", "pressure-gate", "fork-gate", "mode", "on-unsupported",
 };
+
+const char *mg_knob_name(enum mg_knob knob)
+{
+	return (unsigned)knob < MG_KNOB_COUNT ? knob_names[knob] : NULL;
+}
 
 #define KNOWN_KNOBS "commit-limit, pressure-gate, fork-gate, mode, on-unsupported"
 
@@ -301,20 +301,20 @@ struct knob_value {
 	bool warn;
 };
 
-static int parse_knob(enum knob_id id, const char *text, struct knob_value *kv,
+static int parse_knob(enum mg_knob id, const char *text, struct knob_value *kv,
 		      struct mg_error *err)
 {
 	int ret = 0;
 
 	switch (id) {
-	case KNOB_COMMIT_LIMIT:
+	case MG_KNOB_COMMIT_LIMIT:
 		ret = mg_parse_size(text, false, &kv->size, err);
 		break;
-	case KNOB_PRESSURE_GATE:
-	case KNOB_FORK_GATE:
+	case MG_KNOB_PRESSURE_GATE:
+	case MG_KNOB_FORK_GATE:
 		ret = mg_parse_size(text, true, &kv->size, err);
 		break;
-	case KNOB_MODE:
+	case MG_KNOB_MODE:
 		if (!strcmp(text, "enforce"))
 			kv->mode = MG_MODE_ENFORCE;
 		else if (!strcmp(text, "audit"))
@@ -322,7 +322,7 @@ static int parse_knob(enum knob_id id, const char *text, struct knob_value *kv,
 		else
 			ret = mg_fail(err, EINVAL, "expected \"enforce\" or \"audit\"");
 		break;
-	case KNOB_ON_UNSUPPORTED:
+	case MG_KNOB_ON_UNSUPPORTED:
 		if (!strcmp(text, "fail"))
 			kv->warn = false;
 		else if (!strcmp(text, "warn"))
@@ -330,7 +330,7 @@ static int parse_knob(enum knob_id id, const char *text, struct knob_value *kv,
 		else
 			ret = mg_fail(err, EINVAL, "expected \"fail\" or \"warn\"");
 		break;
-	case KNOB_COUNT:
+	case MG_KNOB_COUNT:
 		break;
 	}
 	kv->set = !ret;
@@ -376,10 +376,35 @@ static bool is_sandbox(json_object *annotations)
 	return (crio && !strcmp(crio, "sandbox")) || (cri && !strcmp(cri, "sandbox"));
 }
 
+static void apply(struct mg_policy_spec *s, enum mg_knob id, const struct knob_value *kv)
+{
+	s->present = true;
+	s->set |= MG_KNOB_BIT(id);
+	switch (id) {
+	case MG_KNOB_COMMIT_LIMIT:
+		s->commit_limit = kv->size;
+		break;
+	case MG_KNOB_PRESSURE_GATE:
+		s->pressure_gate = kv->size;
+		break;
+	case MG_KNOB_FORK_GATE:
+		s->fork_gate = kv->size;
+		break;
+	case MG_KNOB_MODE:
+		s->mode = kv->mode;
+		break;
+	case MG_KNOB_ON_UNSUPPORTED:
+		s->warn_unsupported = kv->warn;
+		break;
+	case MG_KNOB_COUNT:
+		break;
+	}
+}
+
 int mg_policy_parse(json_object *annotations, struct mg_policy_spec *spec, struct mg_error *err)
 {
 	const size_t plen = strlen(MG_ANNOTATION_PREFIX);
-	struct knob_value base[KNOB_COUNT] = {0}, mine[KNOB_COUNT] = {0};
+	struct knob_value base[MG_KNOB_COUNT] = {0}, mine[MG_KNOB_COUNT] = {0};
 	const char *container;
 	struct mg_policy_spec s = {0};
 	int id, ret;
@@ -390,8 +415,10 @@ int mg_policy_parse(json_object *annotations, struct mg_policy_spec *spec, struc
 	if (!json_object_is_type(annotations, json_type_object))
 		return mg_fail(err, EINVAL, "annotations: expected a JSON object");
 	/* Pod annotations reach the pause container too; it gets no policy. */
-	if (is_sandbox(annotations))
+	if (is_sandbox(annotations)) {
+		spec->sandbox = true;
 		return 0;
+	}
 	/* CRI-O names the container one way, containerd another. */
 	container = string_annotation(annotations, "io.kubernetes.container.name");
 	if (!container)
@@ -410,11 +437,11 @@ int mg_policy_parse(json_object *annotations, struct mg_policy_spec *spec, struc
 		knob_len = dot ? (size_t)(dot - knob) : strlen(knob);
 		target = dot ? dot + 1 : NULL;
 
-		for (id = 0; id < KNOB_COUNT; id++)
+		for (id = 0; id < MG_KNOB_COUNT; id++)
 			if (strlen(knob_names[id]) == knob_len &&
 			    !strncmp(knob, knob_names[id], knob_len))
 				break;
-		if (id == KNOB_COUNT) {
+		if (id == MG_KNOB_COUNT) {
 			char k[MG_SIZE_KEY_LEN];
 
 			printable(k, sizeof(k), key);
@@ -449,34 +476,128 @@ int mg_policy_parse(json_object *annotations, struct mg_policy_spec *spec, struc
 	}
 
 	/* memgate.io/<knob>.<container> wins over memgate.io/<knob>, whatever the key order. */
-	for (id = 0; id < KNOB_COUNT; id++) {
+	for (id = 0; id < MG_KNOB_COUNT; id++) {
 		const struct knob_value *kv = mine[id].set ? &mine[id] : &base[id];
 
-		if (!kv->set)
-			continue;
-		s.present = true;
-		switch ((enum knob_id)id) {
-		case KNOB_COMMIT_LIMIT:
-			s.commit_limit = kv->size;
-			break;
-		case KNOB_PRESSURE_GATE:
-			s.pressure_gate = kv->size;
-			break;
-		case KNOB_FORK_GATE:
-			s.fork_gate = kv->size;
-			break;
-		case KNOB_MODE:
-			s.mode = kv->mode;
-			break;
-		case KNOB_ON_UNSUPPORTED:
-			s.warn_unsupported = kv->warn;
-			break;
-		case KNOB_COUNT:
-			break;
-		}
+		if (kv->set)
+			apply(&s, id, kv);
 	}
 	*spec = s;
 	return 0;
+}
+
+int mg_policy_set(struct mg_policy_spec *spec, const char *knob, const char *value,
+		  struct mg_error *err)
+{
+	struct knob_value kv = {0};
+	char k[MG_SIZE_KEY_LEN];
+	enum mg_knob id;
+	int ret;
+
+	for (id = 0; id < MG_KNOB_COUNT; id++)
+		if (!strcmp(knob, knob_names[id]))
+			break;
+	if (id == MG_KNOB_COUNT) {
+		printable(k, sizeof(k), knob);
+		return mg_fail(err, EINVAL, "unknown knob \"%.64s\" (known: " KNOWN_KNOBS ")", k);
+	}
+	ret = parse_knob(id, value, &kv, err);
+	if (ret)
+		return ret;
+	snprintf(kv.size.key, sizeof(kv.size.key), MG_ANNOTATION_PREFIX "%s", knob);
+	apply(spec, id, &kv);
+	return 0;
+}
+
+static struct mg_size *size_of(struct mg_policy_spec *spec, enum mg_knob knob)
+{
+	switch (knob) {
+	case MG_KNOB_COMMIT_LIMIT:
+		return &spec->commit_limit;
+	case MG_KNOB_PRESSURE_GATE:
+		return &spec->pressure_gate;
+	case MG_KNOB_FORK_GATE:
+		return &spec->fork_gate;
+	default:
+		return NULL;
+	}
+}
+
+const struct mg_size *mg_policy_size(const struct mg_policy_spec *spec, enum mg_knob knob)
+{
+	return size_of((struct mg_policy_spec *)spec, knob);
+}
+
+void mg_policy_copy_knob(struct mg_policy_spec *dst, const struct mg_policy_spec *src,
+			 enum mg_knob knob)
+{
+	struct mg_size *size = size_of(dst, knob);
+	unsigned bit = MG_KNOB_BIT(knob);
+
+	if (size)
+		*size = *mg_policy_size(src, knob);
+	else if (knob == MG_KNOB_MODE)
+		dst->mode = src->mode;
+	else if (knob == MG_KNOB_ON_UNSUPPORTED)
+		dst->warn_unsupported = src->warn_unsupported;
+	dst->set = (dst->set & ~bit) | (src->set & bit);
+	dst->defaulted &= dst->set;
+	dst->present = dst->set != 0;
+}
+
+int mg_size_bytes(const struct mg_size *size, uint64_t memory_max, uint64_t *bytes)
+{
+	*bytes = 0;
+	if (size->kind == MG_SIZE_BYTES) {
+		*bytes = size->bytes;
+	} else if (size->kind == MG_SIZE_PERCENT) {
+		if (!memory_max)
+			return -EINVAL;
+		/* Split to avoid overflow: max/100*p + (max%100)*p/100 == floor(max*p/100). */
+		*bytes = memory_max / 100 * size->percent + memory_max % 100 * size->percent / 100;
+	}
+	return 0;
+}
+
+/* value as a multiple of unit with at most two decimals, when that is exact. */
+static bool format_in(uint64_t value, uint64_t unit, const char *name, char *out, size_t size)
+{
+	uint64_t whole = value / unit, rem = value % unit;
+	unsigned __int128 scaled = (unsigned __int128)rem * 100;
+	unsigned frac;
+
+	if (!whole || scaled % unit)
+		return false;
+	frac = (unsigned)(scaled / unit);
+	if (!frac)
+		snprintf(out, size, "%" PRIu64 "%s", whole, name);
+	else if (frac % 10 == 0)
+		snprintf(out, size, "%" PRIu64 ".%u%s", whole, frac / 10, name);
+	else
+		snprintf(out, size, "%" PRIu64 ".%02u%s", whole, frac, name);
+	return true;
+}
+
+const char *mg_format_size(uint64_t bytes, char buf[MG_SIZE_TEXT_LEN])
+{
+	static const char *const bin[] = { "Ki", "Mi", "Gi", "Ti", "Pi", "Ei" };
+	static const char *const dec[] = { "k", "M", "G", "T", "P", "E" };
+	char cand[MG_SIZE_TEXT_LEN];
+	uint64_t b = 1, d = 1;
+
+	/* The shortest spelling wins; binary first, so 1Ki beats 1024 and ties go to Ki. */
+	snprintf(buf, MG_SIZE_TEXT_LEN, "%" PRIu64, bytes);
+	for (int i = 0; i < 6; i++) {
+		b <<= 10;
+		if (format_in(bytes, b, bin[i], cand, sizeof(cand)) && strlen(cand) <= strlen(buf))
+			memcpy(buf, cand, sizeof(cand));
+	}
+	for (int i = 0; i < 6; i++) {
+		d *= 1000;
+		if (format_in(bytes, d, dec[i], cand, sizeof(cand)) && strlen(cand) < strlen(buf))
+			memcpy(buf, cand, sizeof(cand));
+	}
+	return buf;
 }
 
 static int resolve_size(const struct mg_size *size, const char *knob, uint64_t memory_max,
@@ -493,23 +614,16 @@ static int resolve_size(const struct mg_size *size, const char *knob, uint64_t m
 	else
 		snprintf(key, sizeof(key), MG_ANNOTATION_PREFIX "%s", knob);
 
-	if (size->kind == MG_SIZE_PERCENT) {
-		if (memory_max == 0)
-			return mg_fail(err, EINVAL,
-				       "annotation %s=\"%s\": a percentage needs a container "
-				       "memory limit (memory.max is \"max\")",
-				       key, size->text);
-		/* Split to avoid overflow: max/100*p + (max%100)*p/100 == floor(max*p/100). */
-		bytes = memory_max / 100 * size->percent + memory_max % 100 * size->percent / 100;
-		if (bytes < PAGE_BYTES)
-			return mg_fail(err, ERANGE,
-				       "annotation %s=\"%s\": %" PRIu64
-				       " bytes of memory.max %" PRIu64
-				       " is less than 4096 bytes (one page)",
-				       key, size->text, bytes, memory_max);
-	} else {
-		bytes = size->bytes;
-	}
+	if (mg_size_bytes(size, memory_max, &bytes) < 0)
+		return mg_fail(err, EINVAL,
+			       "annotation %s=\"%s\": a percentage needs a container "
+			       "memory limit (memory.max is \"max\")",
+			       key, size->text);
+	if (size->kind == MG_SIZE_PERCENT && bytes < PAGE_BYTES)
+		return mg_fail(err, ERANGE,
+			       "annotation %s=\"%s\": %" PRIu64 " bytes of memory.max %" PRIu64
+			       " is less than 4096 bytes (one page)",
+			       key, size->text, bytes, memory_max);
 
 	/* memory.current never passes memory.max, so such a gate would never close. */
 	if (is_gate && memory_max && bytes > memory_max)

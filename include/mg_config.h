@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The admin configuration, /etc/memgate/memgate.json: defaults for containers
+ * that do not set a knob, and ceilings on what annotations may ask for.
+ * Keys and values are the annotations' own, parsed by mg_policy_set().
+ *
+ *   { "defaults": { "memgate.io/commit-limit": "1Gi" },
+ *     "ceilings": { "memgate.io/commit-limit": "4Gi", "memgate.io/pressure-gate": "90%" } }
+ */
+#ifndef MG_CONFIG_H
+#define MG_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mg_error.h"
+#include "mg_policy.h"
+
+#define MG_CONFIG_PATH "/etc/memgate/memgate.json"
+#define MG_CONFIG_ENV "MEMGATE_CONFIG" /* overrides MG_CONFIG_PATH, for tests */
+#define MG_CONFIG_MAX (64 * 1024)      /* bytes accepted */
+
+struct mg_config {
+	bool present; /* the file exists; otherwise no defaults and no ceilings */
+	char path[4096];
+	struct mg_policy_spec defaults;
+	struct mg_policy_spec ceilings; /* size knobs only */
+};
+
+/* $MEMGATE_CONFIG when set and not empty, else MG_CONFIG_PATH. */
+const char *mg_config_path(void);
+
+/* Parse the file's text; messages start with "admin configuration PATH". */
+int mg_config_parse(const char *buf, size_t len, const char *path, struct mg_config *cfg,
+		    struct mg_error *err);
+
+/* Read and parse path; a missing file is no configuration, not an error. */
+int mg_config_load(const char *path, struct mg_config *cfg, struct mg_error *err);
+
+/* Fill every knob spec does not set from the defaults; sandboxes get none. */
+void mg_config_defaults(const struct mg_config *cfg, struct mg_policy_spec *spec);
+
+/*
+ * mg_policy_resolve(), then the ceilings: an annotation above one fails,
+ * naming the ceiling and the file.  A default that can not apply to this
+ * container (a percentage without memory.max, a gate above memory.max, above
+ * a ceiling) is left out instead: defaults never refuse a container.
+ */
+int mg_config_resolve(const struct mg_config *cfg, const struct mg_policy_spec *spec,
+		      uint64_t memory_max, struct mg_policy_bytes *out, struct mg_error *err);
+
+#endif

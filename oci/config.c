@@ -1,0 +1,239 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The admin configuration.  Its keys and values are annotations, so
+ * mg_policy_set() parses them and they mean exactly what they mean on a
+ * container; this file only adds where they may appear and how they combine.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mg_cleanup.h"
+#include "mg_config.h"
+#include "mg_oci.h"
+
+#define WHAT "admin configuration %s"
+#define SIZE_KNOBS "commit-limit, pressure-gate, fork-gate"
+
+const char *mg_config_path(void)
+{
+	const char *env = getenv(MG_CONFIG_ENV);
+
+	return env && env[0] ? env : MG_CONFIG_PATH;
+}
+
+static int parse_section(const char *path, const char *name, json_object *obj, bool sizes_only,
+			 struct mg_policy_spec *spec, struct mg_error *err)
+{
+	const size_t plen = strlen(MG_ANNOTATION_PREFIX);
+	int ret;
+
+	if (!json_object_is_type(obj, json_type_object))
+		return mg_fail(err, EINVAL,
+			       WHAT ": \"%s\": expected an object such as "
+				    "{\"memgate.io/commit-limit\": \"1Gi\"}",
+			       path, name);
+	json_object_object_foreach(obj, key, val)
+	{
+		const char *knob = key + plen;
+
+		/* Per-container keys only make sense on a pod: the file speaks for all. */
+		if (strncmp(key, MG_ANNOTATION_PREFIX, plen) || strchr(knob, '.'))
+			return mg_fail(err, EINVAL,
+				       WHAT ": \"%s\": unknown key \"%.64s\" (expected "
+					    "memgate.io/ and a knob: " SIZE_KNOBS "%s)",
+				       path, name, key, sizes_only ? "" : ", mode, on-unsupported");
+		if (!json_object_is_type(val, json_type_string))
+			return mg_fail(err, EINVAL,
+				       WHAT ": \"%s\": %s: expected a JSON string such as \"1Gi\"",
+				       path, name, key);
+		ret = mg_policy_set(spec, knob, json_object_get_string(val), err);
+		if (ret < 0) {
+			mg_error_prefix(err, WHAT ": \"%s\": %.64s=\"%.64s\"", path, name, key,
+					json_object_get_string(val));
+			return ret;
+		}
+		if (sizes_only && (spec->set & ~MG_KNOB_SIZES))
+			return mg_fail(err, EINVAL,
+				       WHAT ": \"%s\": %s has no ceiling (only " SIZE_KNOBS
+					    " do)",
+				       path, name, key);
+	}
+	return 0;
+}
+
+/* A default above its own ceiling is a mistake the admin should hear about now. */
+static int check_defaults(const struct mg_config *cfg, struct mg_error *err)
+{
+	for (int k = 0; k < MG_KNOB_COUNT; k++) {
+		const struct mg_size *d = mg_policy_size(&cfg->defaults, k);
+		const struct mg_size *c = mg_policy_size(&cfg->ceilings, k);
+		unsigned bit = MG_KNOB_BIT(k);
+
+		if (!d || !(cfg->defaults.set & cfg->ceilings.set & bit) || d->kind != c->kind)
+			continue;
+		if (d->kind == MG_SIZE_BYTES ? d->bytes > c->bytes : d->percent > c->percent)
+			return mg_fail(err, ERANGE,
+				       WHAT ": default %s=\"%s\" is above its ceiling \"%s\"", cfg->path,
+				       d->key, d->text, c->text);
+	}
+	return 0;
+}
+
+int mg_config_parse(const char *buf, size_t len, const char *path, struct mg_config *cfg,
+		    struct mg_error *err)
+{
+	_cleanup_json_ json_object *root = NULL;
+	_cleanup_free_ char *what = NULL;
+	int ret;
+
+	memset(cfg, 0, sizeof(*cfg));
+	snprintf(cfg->path, sizeof(cfg->path), "%s", path);
+	if (asprintf(&what, WHAT, path) < 0) {
+		what = NULL;
+		return mg_fail_errno(err, ENOMEM, WHAT, path);
+	}
+	ret = mg_json_parse_object(buf, len, what, &root, err);
+	if (ret < 0)
+		return ret;
+	json_object_object_foreach(root, key, val)
+	{
+		if (!strcmp(key, "defaults"))
+			ret = parse_section(path, key, val, false, &cfg->defaults, err);
+		else if (!strcmp(key, "ceilings"))
+			ret = parse_section(path, key, val, true, &cfg->ceilings, err);
+		else
+			ret = mg_fail(err, EINVAL,
+				      WHAT ": unknown key \"%.64s\" (expected \"defaults\" or "
+					   "\"ceilings\")",
+				      path, key);
+		if (ret < 0)
+			return ret;
+	}
+	ret = check_defaults(cfg, err);
+	if (ret < 0)
+		return ret;
+	cfg->present = true;
+	return 0;
+}
+
+int mg_config_load(const char *path, struct mg_config *cfg, struct mg_error *err)
+{
+	_cleanup_free_ char *what = NULL;
+	_cleanup_free_ char *buf = NULL;
+	_cleanup_close_ int fd = -1;
+	size_t len;
+	int ret;
+
+	memset(cfg, 0, sizeof(*cfg));
+	snprintf(cfg->path, sizeof(cfg->path), "%s", path);
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0 && errno == ENOENT)
+		return 0;
+	if (fd < 0)
+		return mg_fail_errno(err, errno, WHAT ": cannot open", path);
+	if (asprintf(&what, WHAT, path) < 0) {
+		what = NULL;
+		return mg_fail_errno(err, ENOMEM, WHAT, path);
+	}
+	ret = mg_read_bounded_what(fd, MG_CONFIG_MAX, what, &buf, &len, err);
+	if (ret < 0)
+		return ret;
+	return mg_config_parse(buf, len, path, cfg, err);
+}
+
+void mg_config_defaults(const struct mg_config *cfg, struct mg_policy_spec *spec)
+{
+	if (!cfg->present || spec->sandbox)
+		return;
+	for (int k = 0; k < MG_KNOB_COUNT; k++) {
+		unsigned bit = MG_KNOB_BIT(k);
+
+		if (!(cfg->defaults.set & bit) || (spec->set & bit))
+			continue;
+		mg_policy_copy_knob(spec, &cfg->defaults, k);
+		spec->defaulted |= bit;
+	}
+}
+
+static uint64_t resolved(const struct mg_policy_bytes *b, enum mg_knob knob)
+{
+	switch (knob) {
+	case MG_KNOB_COMMIT_LIMIT:
+		return b->commit_limit;
+	case MG_KNOB_PRESSURE_GATE:
+		return b->pressure_gate;
+	case MG_KNOB_FORK_GATE:
+		return b->fork_gate;
+	default:
+		return 0;
+	}
+}
+
+static int check_ceiling(const struct mg_config *cfg, enum mg_knob knob,
+			 const struct mg_size *asked, uint64_t bytes, uint64_t memory_max,
+			 struct mg_error *err)
+{
+	const struct mg_size *c = mg_policy_size(&cfg->ceilings, knob);
+	char got[MG_SIZE_TEXT_LEN], lim[MG_SIZE_TEXT_LEN], max[MG_SIZE_TEXT_LEN];
+	uint64_t limit;
+
+	/* A percentage ceiling bounds nothing on a container without memory.max. */
+	if (!cfg->present || !(cfg->ceilings.set & MG_KNOB_BIT(knob)) ||
+	    mg_size_bytes(c, memory_max, &limit) < 0 || bytes <= limit)
+		return 0;
+	mg_format_size(bytes, got);
+	mg_format_size(limit, lim);
+	if (c->kind == MG_SIZE_PERCENT)
+		return mg_fail(err, ERANGE,
+			       "annotation %s=\"%s\" (%s) is above the ceiling %s=\"%s\" (%s of "
+			       "memory.max %s) in the admin configuration %s",
+			       asked->key, asked->text, got, c->key, c->text, lim,
+			       mg_format_size(memory_max, max), cfg->path);
+	if (asked->kind == MG_SIZE_PERCENT)
+		return mg_fail(err, ERANGE,
+			       "annotation %s=\"%s\" (%s) is above the ceiling %s=\"%s\" in the admin configuration %s",
+			       asked->key, asked->text, got, c->key, c->text, cfg->path);
+	return mg_fail(err, ERANGE, "annotation %s=\"%s\" is above the ceiling %s=\"%s\" in the admin configuration %s",
+		       asked->key, asked->text, c->key, c->text, cfg->path);
+}
+
+int mg_config_resolve(const struct mg_config *cfg, const struct mg_policy_spec *spec,
+		      uint64_t memory_max, struct mg_policy_bytes *out, struct mg_error *err)
+{
+	const struct mg_policy_spec none = {0};
+	struct mg_policy_spec s = *spec;
+	struct mg_policy_bytes b;
+	int ret;
+
+	/* Try each default alone; one that can not apply here is dropped, not fatal. */
+	for (int k = 0; k < MG_KNOB_COUNT; k++) {
+		struct mg_policy_spec one = {0};
+		struct mg_error ignored;
+
+		if (!(s.defaulted & MG_KNOB_BIT(k)) || !mg_policy_size(&s, k))
+			continue;
+		mg_policy_copy_knob(&one, &s, k);
+		if (mg_policy_resolve(&one, memory_max, &b, &ignored) < 0 ||
+		    check_ceiling(cfg, k, mg_policy_size(&one, k), resolved(&b, k), memory_max,
+				  &ignored) < 0)
+			mg_policy_copy_knob(&s, &none, k);
+	}
+	ret = mg_policy_resolve(&s, memory_max, &b, err);
+	if (ret < 0)
+		return ret;
+	for (int k = 0; k < MG_KNOB_COUNT; k++) {
+		const struct mg_size *size = mg_policy_size(&s, k);
+
+		if (!size || size->kind == MG_SIZE_UNSET)
+			continue;
+		ret = check_ceiling(cfg, k, size, resolved(&b, k), memory_max, err);
+		if (ret < 0)
+			return ret;
+	}
+	*out = b;
+	return 0;
+}
