@@ -6,7 +6,7 @@
  *   memgate events [--follow] [--json]
  *   memgate probe [--json]
  *   memgate gc [--all]
- *   memgate validate [--memory-max SIZE] (--config FILE | KEY=VALUE...)
+ *   memgate validate [--memory-max SIZE] [--config FILE] [--admin-config FILE] [KEY=VALUE...]
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -21,6 +21,7 @@
 
 #include "mg_cgroup.h"
 #include "mg_cleanup.h"
+#include "mg_config.h"
 #include "mg_oci.h"
 #include "mg_policy.h"
 #include "mg_probe.h"
@@ -422,13 +423,76 @@ static int cmd_gc(int argc, char **argv, struct mg_error *err)
 	return mg_shared_release_if_unused(&s, err);
 }
 
+/* "commit-limit=1Gi mode=audit", the knobs spec sets, as written. */
+static void describe(const struct mg_policy_spec *spec, char *buf, size_t size)
+{
+	size_t n = 0;
+
+	buf[0] = '\0';
+	for (int k = 0; k < MG_KNOB_COUNT && n < size; k++) {
+		const struct mg_size *sz = mg_policy_size(spec, k);
+		const char *v;
+
+		if (!(spec->set & MG_KNOB_BIT(k)))
+			continue;
+		if (sz)
+			v = sz->text;
+		else if (k == MG_KNOB_MODE)
+			v = spec->mode == MG_MODE_AUDIT ? "audit" : "enforce";
+		else
+			v = spec->warn_unsupported ? "warn" : "fail";
+		n += snprintf(buf + n, size - n, "%s%s=%s", n ? " " : "", mg_knob_name(k), v);
+	}
+	if (!n)
+		snprintf(buf, size, "none");
+}
+
+/* An admin file has defaults or ceilings; a bundle's config.json has neither. */
+static bool is_admin_config(json_object *root)
+{
+	return !json_object_object_get_ex(root, "annotations", NULL) &&
+	       !json_object_object_get_ex(root, "ociVersion", NULL) &&
+	       (json_object_object_get_ex(root, "defaults", NULL) ||
+		json_object_object_get_ex(root, "ceilings", NULL));
+}
+
+/* --config FILE: a bundle's annotations into annotations, or the admin file into cfg. */
+static int read_config(const char *path, bool force_admin, json_object *annotations,
+		       struct mg_config *cfg, bool *admin, struct mg_error *err)
+{
+	_cleanup_json_ json_object *root = NULL, *found = NULL;
+	_cleanup_free_ char *buf = NULL;
+	char what[4200];
+	int ret;
+
+	ret = mg_read_file(path, MG_SPEC_MAX, &buf, err);
+	if (ret < 0)
+		return ret;
+	snprintf(what, sizeof(what), "OCI bundle config %s", path);
+	ret = mg_json_parse_object(buf, strlen(buf), path, &root, err);
+	if (ret < 0 && !force_admin)
+		return ret;
+	if (!force_admin && !is_admin_config(root)) {
+		ret = mg_spec_annotations_parse(buf, strlen(buf), what, &found, err);
+		if (ret < 0 || !found)
+			return ret;
+		json_object_object_foreach(found, k, v)
+			json_object_object_add(annotations, k, json_object_get(v));
+		return 0;
+	}
+	*admin = true;
+	return mg_config_parse(buf, strlen(buf), path, cfg, err);
+}
+
 static int cmd_validate(int argc, char **argv, struct mg_error *err)
 {
 	_cleanup_json_ json_object *annotations = NULL;
 	struct mg_policy_bytes bytes;
 	struct mg_policy_spec spec;
+	struct mg_config cfg = {};
+	char line[MG_ERROR_LEN], line2[MG_ERROR_LEN];
 	uint64_t memory_max = 0;
-	const char *config = NULL;
+	bool admin = false, container = false;
 	int ret;
 
 	annotations = json_object_new_object();
@@ -441,42 +505,62 @@ static int cmd_validate(int argc, char **argv, struct mg_error *err)
 				mg_error_prefix(err, "--memory-max");
 				return ret;
 			}
-		} else if (!strcmp(argv[i], "--config") && i + 1 < argc) {
-			config = argv[++i];
+		} else if ((!strcmp(argv[i], "--config") || !strcmp(argv[i], "--admin-config")) &&
+			   i + 1 < argc) {
+			bool force = !strcmp(argv[i], "--admin-config"), got_admin = false;
+
+			if (admin && force)
+				return mg_fail(err, EINVAL, "validate: more than one admin configuration");
+			ret = read_config(argv[i + 1], force, annotations, &cfg, &got_admin, err);
+			if (ret < 0)
+				return ret;
+			admin |= got_admin;
+			container |= !got_admin;
+			i++;
 		} else if ((eq = strchr(argv[i], '=')) && eq != argv[i]) {
 			json_object_object_add(annotations, strndupa(argv[i], eq - argv[i]),
 					       json_object_new_string(eq + 1));
+			container = true;
 		} else {
 			return mg_fail(err, EINVAL,
-				       "validate: unexpected '%s' (expected KEY=VALUE, --config FILE or --memory-max SIZE)",
+				       "validate: unexpected '%s' (expected KEY=VALUE, --config FILE, "
+				       "--admin-config FILE or --memory-max SIZE)",
 				       argv[i]);
 		}
 	}
-	if (config) {
-		json_object *spec_json = json_object_from_file(config), *a;
-
-		if (!spec_json)
-			return mg_fail(err, EINVAL, "%s: %s", config, json_util_get_last_err());
-		if (json_object_object_get_ex(spec_json, "annotations", &a) &&
-		    json_object_is_type(a, json_type_object)) {
-			json_object_object_foreach(a, k, v)
-				json_object_object_add(annotations, k, json_object_get(v));
-		}
-		json_object_put(spec_json);
+	/* Without an admin file named, check what the hook would read. */
+	if (!admin) {
+		ret = mg_config_load(mg_config_path(), &cfg, err);
+		if (ret < 0)
+			return ret;
+	}
+	if (cfg.present) {
+		describe(&cfg.defaults, line, sizeof(line));
+		describe(&cfg.ceilings, line2, sizeof(line2));
+		printf("admin configuration %s: defaults %s; ceilings %s\n", cfg.path, line, line2);
+		if (admin && !container)
+			return 0;
 	}
 	ret = mg_policy_parse(annotations, &spec, err);
 	if (ret < 0)
 		return ret;
+	mg_config_defaults(&cfg, &spec);
 	if (!spec.present) {
 		printf("no memgate policy: the hook will do nothing for this container\n");
 		return 0;
 	}
-	ret = mg_policy_resolve(&spec, memory_max, &bytes, err);
+	ret = mg_config_resolve(&cfg, &spec, memory_max, &bytes, err);
 	if (ret < 0)
 		return ret;
-	printf("valid: mode=%s commit-limit=%" PRIu64 " pressure-gate=%" PRIu64 " fork-gate=%" PRIu64 "%s\n",
+	line[0] = '\0';
+	for (int k = 0, n = 0; k < MG_KNOB_COUNT; k++)
+		if (spec.defaulted & MG_KNOB_BIT(k))
+			n += snprintf(line + n, sizeof(line) - n, "%s%s", n ? "," : " (defaults: ",
+				      mg_knob_name(k));
+	printf("valid: mode=%s commit-limit=%" PRIu64 " pressure-gate=%" PRIu64 " fork-gate=%" PRIu64 "%s%s%s\n",
 	       bytes.mode == MG_MODE_AUDIT ? "audit" : "enforce", bytes.commit_limit, bytes.pressure_gate,
-	       bytes.fork_gate, spec.warn_unsupported ? " on-unsupported=warn" : "");
+	       bytes.fork_gate, spec.warn_unsupported ? " on-unsupported=warn" : "", line,
+	       line[0] ? ")" : "");
 	return 0;
 }
 
@@ -486,7 +570,8 @@ static void usage(FILE *f)
 		   "       memgate events [--follow] [--json]\n"
 		   "       memgate probe [--json]\n"
 		   "       memgate gc [--all]\n"
-		   "       memgate validate [--memory-max SIZE] (--config FILE | KEY=VALUE...)\n");
+		   "       memgate validate [--memory-max SIZE] [--config FILE] [--admin-config FILE]\n"
+		   "                        [KEY=VALUE...]\n");
 }
 
 int main(int argc, char **argv)
