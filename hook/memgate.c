@@ -234,18 +234,25 @@ static int cmd_status(int argc, char **argv, struct mg_error *err)
 	       "ALLOWED", "DENIED", "AUDITED", "FORK-DN");
 	for (size_t i = 0; i < n; i++) {
 		struct entry *e = &list[i];
-		long page = sysconf(_SC_PAGESIZE);
+		const struct mg_denial *d = &e->stats.last_denial;
+		int64_t pages = e->stats.committed_pages;
+		char used[MG_SIZE_TEXT_LEN], limit[MG_SIZE_TEXT_LEN];
+		char asked[MG_SIZE_TEXT_LEN], at[MG_SIZE_TEXT_LEN], of[MG_SIZE_TEXT_LEN];
 
-		printf("%-24.24s %-8s %11" PRId64 "K %11" PRIu64 "K %10" PRIu64 " %10" PRIu64 " %10" PRIu64 " %8" PRIu64 "\n",
-		       e->id, e->policy.flags & MG_AUDIT ? "audit" : "enforce",
-		       (int64_t)(e->stats.committed_pages * page / 1024), (uint64_t)e->policy.commit_limit / 1024,
+		/* Sizes as the annotations write them; "-" for no limit. */
+		mg_format_size(pages > 0 ? (uint64_t)pages * sysconf(_SC_PAGESIZE) : 0, used);
+		if (e->policy.commit_limit)
+			mg_format_size(e->policy.commit_limit, limit);
+		else
+			snprintf(limit, sizeof(limit), "-");
+		printf("%-24.24s %-8s %12s %12s %10" PRIu64 " %10" PRIu64 " %10" PRIu64 " %8" PRIu64 "\n",
+		       e->id, e->policy.flags & MG_AUDIT ? "audit" : "enforce", used, limit,
 		       (uint64_t)e->stats.commit_allowed, (uint64_t)e->stats.commit_denied,
 		       (uint64_t)(e->stats.commit_audited + e->stats.fork_audited), (uint64_t)e->stats.fork_denied);
-		if (e->stats.last_denial.kind)
-			printf("  last denial: %s pid %u (%.16s) asked %" PRIu64 " bytes at %" PRIu64 " of %" PRIu64 "\n",
-			       kind_name(e->stats.last_denial.kind), e->stats.last_denial.pid, e->stats.last_denial.comm,
-			       (uint64_t)e->stats.last_denial.requested, (uint64_t)e->stats.last_denial.measured,
-			       (uint64_t)e->stats.last_denial.limit);
+		if (d->kind)
+			printf("  last denial: %s pid %u (%.16s) asked %s at %s of %s\n", kind_name(d->kind),
+			       d->pid, d->comm, mg_format_size(d->requested, asked),
+			       mg_format_size(d->measured, at), mg_format_size(d->limit, of));
 	}
 	if (g.events_dropped)
 		printf("events dropped: %" PRIu64 "\n", (uint64_t)g.events_dropped);

@@ -5,7 +5,12 @@ set -euo pipefail
 source /memgate/test/bats/helpers.bash
 require_vm
 
-say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+# Bold headings on a terminal only, and never with NO_COLOR set (no-color.org).
+if [ -t 1 ] && [ -z "${NO_COLOR:-}" ]; then
+	say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+else
+	say() { printf '\n== %s\n' "$*"; }
+fi
 
 say "What this kernel can do (memgate probe)"
 memgate probe
