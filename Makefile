@@ -5,6 +5,8 @@
 # make demo       a runc container under memgate policy, inside the VM
 # make bench      allocation-latency ratios, inside the VM
 # make install    DESTDIR=... PREFIX=/usr
+# make unit-asan  the unit tests built with ASan and UBSan (clang), in $(BUILD)/asan
+# make fuzz       each libFuzzer target for FUZZ_SECONDS; make fuzz-corpus replays the seeds
 
 PREFIX ?= /usr/local
 DESTDIR ?=
@@ -63,6 +65,39 @@ $(BUILD)/test/alloc: test/progs/alloc.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -static -pthread $< -o $@
 
+# The unit tests again under ASan and UBSan; any report fails the test binary.
+ASAN_CC ?= clang
+ASAN_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
+ASAN_DIR := $(BUILD)/asan
+ASAN_UNIT_BINS := $(UNIT_SRCS:test/unit/%.c=$(ASAN_DIR)/test/%)
+
+$(ASAN_DIR)/test/test_%: test/unit/test_%.c test/unit/unit.h $(LIB_SRCS) hook/cgroup.c include/*.h
+	@mkdir -p $(@D)
+	$(ASAN_CC) $(CPPFLAGS) -std=gnu11 $(ASAN_FLAGS) $(filter %.c,$^) $(LDLIBS) -lcmocka -o $@
+
+unit-asan: $(ASAN_UNIT_BINS)
+	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+		test/run-unit $(ASAN_UNIT_BINS)
+
+# libFuzzer targets in test/fuzz; seeds and fixed crashers in test/fuzz/corpus/<target>.
+FUZZ_CC ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_FLAGS := -g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+FUZZ_TARGETS := state annotations size
+FUZZ_BINS := $(FUZZ_TARGETS:%=$(BUILD)/fuzz/fuzz_%)
+
+$(BUILD)/fuzz/fuzz_%: test/fuzz/fuzz_%.c test/fuzz/fuzz.h $(LIB_SRCS) include/*.h
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(CPPFLAGS) -std=gnu11 $(FUZZ_FLAGS) $(filter %.c,$^) -ljson-c -o $@
+
+fuzz-build: $(FUZZ_BINS)
+
+fuzz: $(FUZZ_BINS)
+	@BUILD=$(BUILD) test/fuzz/run --seconds $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+fuzz-corpus: $(FUZZ_BINS)
+	@BUILD=$(BUILD) test/fuzz/run --corpus $(FUZZ_TARGETS)
+
 install: all
 	install -D -m 0755 $(BUILD)/memgate $(DESTDIR)$(PREFIX)/bin/memgate
 	install -D -m 0755 $(BUILD)/memgate-hook $(DESTDIR)$(PREFIX)/libexec/oci/hooks.d/memgate-hook
@@ -87,11 +122,11 @@ bench: deps
 	@test/vm/run --timeout 900 -- /memgate/test/bench.sh
 
 format:
-	clang-format -i $(wildcard bpf/*.c bpf/*.h hook/*.c include/*.h oci/*.c lib/*.c test/unit/*.c test/progs/*.c)
+	clang-format -i $(wildcard bpf/*.c bpf/*.h hook/*.c include/*.h oci/*.c lib/*.c test/unit/*.c test/progs/*.c test/fuzz/*.c test/fuzz/*.h)
 
 clean:
 	rm -rf $(BUILD)
 
-.PHONY: all install deps unit check demo bench format clean
+.PHONY: all install deps unit check demo bench format clean unit-asan fuzz fuzz-build fuzz-corpus
 .DELETE_ON_ERROR:
 .SECONDARY:

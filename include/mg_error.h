@@ -8,6 +8,7 @@
 #define MG_ERROR_H
 
 #include <stdarg.h>
+#include <stddef.h>
 
 #define MG_ERROR_LEN 512
 
@@ -27,5 +28,11 @@ int mg_fail_errno(struct mg_error *err, int code, const char *fmt, ...)
 /* Prepend context to a message already recorded: "ctx: msg". */
 void mg_error_prefix(struct mg_error *err, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+
+/*
+ * Copy src for quoting in a message, control characters as '?', so input
+ * bytes can not split the one line.  Truncates to size - 1 bytes.
+ */
+void mg_printable(char *dst, size_t size, const char *src);
 
 #endif

@@ -61,3 +61,14 @@ void mg_error_prefix(struct mg_error *err, const char *fmt, ...)
 	if (n >= 0 && (size_t)n < sizeof(err->msg))
 		snprintf(err->msg + n, sizeof(err->msg) - n, "%s", old);
 }
+
+void mg_printable(char *dst, size_t size, const char *src)
+{
+	size_t i;
+
+	if (!size)
+		return;
+	for (i = 0; src[i] && i + 1 < size; i++)
+		dst[i] = ((unsigned char)src[i] < 0x20 || src[i] == 0x7f) ? '?' : src[i];
+	dst[i] = '\0';
+}

@@ -337,25 +337,18 @@ static int parse_knob(enum mg_knob id, const char *text, struct knob_value *kv,
 	return ret;
 }
 
-/* Keys come from JSON and may hold anything; keep messages on one printable line. */
-static void printable(char *dst, size_t size, const char *src)
-{
-	size_t i;
-
-	for (i = 0; src[i] && i + 1 < size; i++)
-		dst[i] = ((unsigned char)src[i] < 0x20 || src[i] == 0x7f) ? '?' : src[i];
-	dst[i] = '\0';
-}
-
 /* Prefix err with `annotation KEY="VALUE"`, the value JSON-quoted. */
 static void name_annotation(struct mg_error *err, const char *key, json_object *val)
 {
-	char k[MG_SIZE_KEY_LEN];
+	char k[MG_SIZE_KEY_LEN], v[MG_ERROR_LEN];
 
-	printable(k, sizeof(k), key);
-	mg_error_prefix(err, "annotation %s=%s", k,
-			json_object_to_json_string_ext(
-				val, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+	/* Keys and values come from JSON and may hold anything: one printable line. */
+	mg_printable(k, sizeof(k), key);
+	/* json-c leaves DEL (0x7f) unescaped (a fuzz find). */
+	mg_printable(v, sizeof(v),
+		     json_object_to_json_string_ext(val, JSON_C_TO_STRING_PLAIN |
+								 JSON_C_TO_STRING_NOSLASHESCAPE));
+	mg_error_prefix(err, "annotation %s=%s", k, v);
 }
 
 static const char *string_annotation(json_object *annotations, const char *key)
@@ -444,7 +437,7 @@ int mg_policy_parse(json_object *annotations, struct mg_policy_spec *spec, struc
 		if (id == MG_KNOB_COUNT) {
 			char k[MG_SIZE_KEY_LEN];
 
-			printable(k, sizeof(k), key);
+			mg_printable(k, sizeof(k), key);
 			mg_fail(err, EINVAL, "unknown knob \"%.*s\" (known: " KNOWN_KNOBS ")",
 				(int)(knob_len > 64 ? 64 : knob_len), k + plen);
 			name_annotation(err, key, val);
@@ -498,7 +491,7 @@ int mg_policy_set(struct mg_policy_spec *spec, const char *knob, const char *val
 		if (!strcmp(knob, knob_names[id]))
 			break;
 	if (id == MG_KNOB_COUNT) {
-		printable(k, sizeof(k), knob);
+		mg_printable(k, sizeof(k), knob);
 		return mg_fail(err, EINVAL, "unknown knob \"%.64s\" (known: " KNOWN_KNOBS ")", k);
 	}
 	ret = parse_knob(id, value, &kv, err);
@@ -610,7 +603,7 @@ static int resolve_size(const struct mg_size *size, const char *knob, uint64_t m
 	if (size->kind == MG_SIZE_UNSET)
 		return 0;
 	if (size->key[0])
-		printable(key, sizeof(key), size->key);
+		mg_printable(key, sizeof(key), size->key);
 	else
 		snprintf(key, sizeof(key), MG_ANNOTATION_PREFIX "%s", knob);
 

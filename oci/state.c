@@ -162,10 +162,14 @@ int mg_annotations_check(json_object *annotations, const char *what, struct mg_e
 			       type_name(annotations));
 	json_object_object_foreach(annotations, key, val)
 	{
-		if (!json_object_is_type(val, json_type_string))
-			return mg_fail(err, EINVAL,
-				       "%s: \"annotations\".\"%s\": expected string, got %s", what,
-				       key, type_name(val));
+		char k[256];
+
+		if (json_object_is_type(val, json_type_string))
+			continue;
+		/* The key is input: one printable line (a fuzz find). */
+		mg_printable(k, sizeof(k), key);
+		return mg_fail(err, EINVAL, "%s: \"annotations\".\"%s\": expected string, got %s",
+			       what, k, type_name(val));
 	}
 	return 0;
 }

@@ -121,6 +121,29 @@ static void test_qty_bad(void **state)
 	assert_null(strchr(err.msg, '\n'));
 }
 
+/* Control characters never reach a message: each stays one printable line (a fuzz find). */
+static void test_qty_control_chars(void **state)
+{
+	static const char *const texts[] = { "1e\x14", "5\n12m", "1G\x7f", "1\tGi", "e!\xc7\x7f" };
+	struct mg_error err = {0};
+	struct mg_policy_spec spec;
+	json_object *ann;
+	uint64_t bytes;
+
+	for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+		assert_int_equal(mg_parse_quantity(texts[i], &bytes, &err), -EINVAL);
+		assert_msg_has(err, "(no control characters)");
+		for (const char *p = err.msg; *p; p++)
+			assert_false((unsigned char)*p < 0x20 || *p == 0x7f);
+	}
+	ann = json_tokener_parse("{\"memgate.io/pressure-gate\":\"1e\\u0014\"}");
+	assert_non_null(ann);
+	assert_int_equal(mg_policy_parse(ann, &spec, &err), -EINVAL);
+	assert_string_equal(err.msg, "annotation memgate.io/pressure-gate=\"1e\\u0014\": expected a "
+				     "size such as 512Mi or 2Gi (no control characters)");
+	json_object_put(ann);
+}
+
 /* ---- mg_parse_size ---- */
 
 static void test_size_bytes(void **state)
@@ -618,6 +641,7 @@ static const char *policy_bad_text(const void *c)
 	}
 
 static const struct CMUnitTest named[] = {
+	NAMED(test_qty_control_chars),
 	NAMED(test_size_bytes),
 	NAMED(test_size_below_page),
 	NAMED(test_size_percent),
