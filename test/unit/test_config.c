@@ -1,0 +1,297 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The admin configuration: defaults per knob, ceilings (percentages against
+ * memory.max), a broken file, unknown keys, a missing file.
+ */
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include "unit.h"
+#include "mg_config.h"
+
+#define MiB (UINT64_C(1) << 20)
+#define GiB (UINT64_C(1) << 30)
+#define PATH "/etc/memgate/memgate.json"
+
+static void load(const char *text, struct mg_config *cfg)
+{
+	struct mg_error err = {0};
+
+	if (mg_config_parse(text, strlen(text), PATH, cfg, &err) < 0)
+		failf("%s: %s", text, err.msg);
+	assert_true(cfg->present);
+}
+
+static void rejects(const char *text, const char *want)
+{
+	struct mg_config cfg;
+	struct mg_error err = {0};
+
+	if (mg_config_parse(text, strlen(text), PATH, &cfg, &err) == 0)
+		failf("accepted %s", text);
+	assert_msg_has(err, "admin configuration " PATH ": ");
+	assert_msg_has(err, want);
+	assert_null(strchr(err.msg, '\n'));
+	assert_false(cfg.present);
+}
+
+/* The container's annotations as a spec, the admin defaults applied. */
+static void spec_of(const struct mg_config *cfg, const char *json, struct mg_policy_spec *spec)
+{
+	json_object *obj = json_tokener_parse(json);
+	struct mg_error err = {0};
+
+	assert_non_null(obj);
+	if (mg_policy_parse(obj, spec, &err) < 0)
+		failf("%s: %s", json, err.msg);
+	json_object_put(obj);
+	mg_config_defaults(cfg, spec);
+}
+
+static int resolve(const struct mg_config *cfg, const char *json, uint64_t memory_max,
+		   struct mg_policy_bytes *b, struct mg_error *err)
+{
+	struct mg_policy_spec spec;
+
+	spec_of(cfg, json, &spec);
+	return mg_config_resolve(cfg, &spec, memory_max, b, err);
+}
+
+static const char example[] =
+	"{ \"defaults\": { \"memgate.io/commit-limit\": \"1Gi\", \"memgate.io/mode\": \"audit\" },"
+	"  \"ceilings\": { \"memgate.io/commit-limit\": \"4Gi\","
+	"                  \"memgate.io/pressure-gate\": \"90%\" } }";
+
+static void test_defaults_fill_unset_container(void **state)
+{
+	struct mg_policy_bytes b;
+	struct mg_error err = {0};
+	struct mg_config cfg;
+
+	load(example, &cfg);
+	assert_int_equal(resolve(&cfg, "{}", 0, &b, &err), 0);
+	assert_int_equal(b.commit_limit, GiB);
+	assert_int_equal(b.mode, MG_MODE_AUDIT);
+}
+
+static void test_defaults_are_per_knob(void **state)
+{
+	struct mg_policy_spec spec;
+	struct mg_policy_bytes b;
+	struct mg_error err = {0};
+	struct mg_config cfg;
+
+	load(example, &cfg);
+	/* The container sets commit-limit: its own value, and the default mode still applies. */
+	spec_of(&cfg, "{\"memgate.io/commit-limit\": \"2Gi\"}", &spec);
+	assert_int_equal(spec.defaulted, MG_KNOB_BIT(MG_KNOB_MODE));
+	assert_int_equal(mg_config_resolve(&cfg, &spec, 0, &b, &err), 0);
+	assert_int_equal(b.commit_limit, 2 * GiB);
+	assert_int_equal(b.mode, MG_MODE_AUDIT);
+
+	/* Setting mode does not stop the commit-limit default. */
+	assert_int_equal(resolve(&cfg, "{\"memgate.io/mode\": \"enforce\"}", 0, &b, &err), 0);
+	assert_int_equal(b.commit_limit, GiB);
+	assert_int_equal(b.mode, MG_MODE_ENFORCE);
+}
+
+static void test_defaults_override_for_this_container(void **state)
+{
+	struct mg_policy_bytes b;
+	struct mg_error err = {0};
+	struct mg_config cfg;
+
+	load(example, &cfg);
+	/* An override for another container leaves this one to the default... */
+	assert_int_equal(resolve(&cfg,
+				 "{\"io.kubernetes.container.name\": \"web\","
+				 " \"memgate.io/commit-limit.db\": \"3Gi\"}",
+				 0, &b, &err),
+			 0);
+	assert_int_equal(b.commit_limit, GiB);
+	/* ...and one for this container wins over it. */
+	assert_int_equal(resolve(&cfg,
+				 "{\"io.kubernetes.container.name\": \"db\","
+				 " \"memgate.io/commit-limit.db\": \"3Gi\"}",
+				 0, &b, &err),
+			 0);
+	assert_int_equal(b.commit_limit, 3 * GiB);
+}
+
+static void test_defaults_skip_sandbox(void **state)
+{
+	struct mg_policy_spec spec;
+	struct mg_config cfg;
+
+	load(example, &cfg);
+	spec_of(&cfg, "{\"io.kubernetes.cri-o.ContainerType\": \"sandbox\"}", &spec);
+	assert_false(spec.present);
+	assert_int_equal(spec.set, 0);
+}
+
+static void test_default_that_can_not_apply_is_dropped(void **state)
+{
+	struct mg_policy_bytes b;
+	struct mg_error err = {0};
+	struct mg_config cfg;
+
+	load("{\"defaults\": {\"memgate.io/pressure-gate\": \"80%\", "
+	     "\"memgate.io/fork-gate\": \"2Gi\"}}",
+	     &cfg);
+	/* No memory.max: the percentage can not resolve; not an error. */
+	assert_int_equal(resolve(&cfg, "{}", 0, &b, &err), 0);
+	assert_int_equal(b.pressure_gate, 0);
+	assert_int_equal(b.fork_gate, 2 * GiB);
+	/* memory.max 1Gi: 80% applies, a 2Gi gate would never close and is left out. */
+	assert_int_equal(resolve(&cfg, "{}", GiB, &b, &err), 0);
+	assert_int_equal(b.pressure_gate, GiB / 100 * 80 + GiB % 100 * 80 / 100);
+	assert_int_equal(b.fork_gate, 0);
+}
+
+static void test_ceiling_refuses_annotation_above(void **state)
+{
+	struct mg_policy_bytes b;
+	struct mg_error err = {0};
+	struct mg_config cfg;
+
+	load(example, &cfg);
+	assert_int_equal(resolve(&cfg, "{\"memgate.io/commit-limit\": \"4Gi\"}", 0, &b, &err), 0);
+	assert_int_equal(b.commit_limit, 4 * GiB);
+	assert_int_equal(resolve(&cfg, "{\"memgate.io/commit-limit\": \"5Gi\"}", 0, &b, &err),
+			 -ERANGE);
+	assert_msg_has(err, "annotation memgate.io/commit-limit=\"5Gi\" is above the ceiling "
+			    "memgate.io/commit-limit=\"4Gi\" in the admin configuration " PATH);
+	assert_null(strchr(err.msg, '\n'));
+}
+
+static void test_ceiling_percentage_against_memory_max(void **state)
+{
+	struct mg_policy_bytes b;
+	struct mg_error err = {0};
+	struct mg_config cfg;
+
+	load(example, &cfg);
+	/* 900Mi is under 90% of 1Gi (921.6Mi); 950Mi is above it. */
+	assert_int_equal(resolve(&cfg, "{\"memgate.io/pressure-gate\": \"900Mi\"}", GiB, &b, &err),
+			 0);
+	assert_int_equal(b.pressure_gate, 900 * MiB);
+	assert_int_equal(resolve(&cfg, "{\"memgate.io/pressure-gate\": \"950Mi\"}", GiB, &b, &err),
+			 -ERANGE);
+	assert_msg_has(err, "memgate.io/pressure-gate=\"950Mi\" (950Mi) is above the ceiling "
+			    "memgate.io/pressure-gate=\"90%\"");
+	assert_msg_has(err, "of memory.max 1Gi) in the admin configuration " PATH);
+	/* A percentage annotation compares once resolved too. */
+	assert_int_equal(resolve(&cfg, "{\"memgate.io/pressure-gate\": \"91%\"}", GiB, &b, &err),
+			 -ERANGE);
+	assert_int_equal(resolve(&cfg, "{\"memgate.io/pressure-gate\": \"90%\"}", GiB, &b, &err),
+			 0);
+	/* Without memory.max a percentage ceiling bounds nothing. */
+	assert_int_equal(resolve(&cfg, "{\"memgate.io/pressure-gate\": \"64Gi\"}", 0, &b, &err), 0);
+	assert_int_equal(b.pressure_gate, 64 * GiB);
+}
+
+static void test_missing_file_is_no_configuration(void **state)
+{
+	struct mg_policy_bytes b;
+	struct mg_error err = {0};
+	struct mg_config cfg;
+
+	assert_int_equal(mg_config_load("/nonexistent/memgate.json", &cfg, &err), 0);
+	assert_false(cfg.present);
+	assert_int_equal(resolve(&cfg, "{\"memgate.io/commit-limit\": \"64Gi\"}", 0, &b, &err), 0);
+	assert_int_equal(b.commit_limit, 64 * GiB);
+	assert_int_equal(resolve(&cfg, "{}", 0, &b, &err), 0);
+	assert_int_equal(b.commit_limit, 0);
+}
+
+static void test_load_from_file(void **state)
+{
+	char path[] = "/tmp/memgate-config-XXXXXX";
+	struct mg_error err = {0};
+	struct mg_config cfg;
+	int fd = mkstemp(path);
+
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, example, strlen(example)), (ssize_t)strlen(example));
+	close(fd);
+	assert_int_equal(mg_config_load(path, &cfg, &err), 0);
+	assert_true(cfg.present);
+	assert_string_equal(mg_policy_size(&cfg.ceilings, MG_KNOB_PRESSURE_GATE)->text, "90%");
+
+	/* A broken file names itself and the fault. */
+	fd = open(path, O_WRONLY | O_TRUNC);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "{\"defaults\": ", 13), 13);
+	close(fd);
+	assert_true(mg_config_load(path, &cfg, &err) < 0);
+	assert_msg_has(err, "admin configuration ");
+	assert_msg_has(err, path);
+	assert_msg_has(err, "invalid JSON");
+	assert_false(cfg.present);
+	unlink(path);
+}
+
+static void test_env_overrides_path(void **state)
+{
+	setenv(MG_CONFIG_ENV, "/tmp/other.json", 1);
+	assert_string_equal(mg_config_path(), "/tmp/other.json");
+	setenv(MG_CONFIG_ENV, "", 1);
+	assert_string_equal(mg_config_path(), MG_CONFIG_PATH);
+	unsetenv(MG_CONFIG_ENV);
+	assert_string_equal(mg_config_path(), "/etc/memgate/memgate.json");
+}
+
+static void test_broken_files(void **state)
+{
+	rejects("", "invalid JSON");
+	rejects("{\"defaults\": ", "invalid JSON");
+	rejects("[]", "");
+	rejects("{\"default\": {}}", "unknown key \"default\" (expected \"defaults\" or \"ceilings\")");
+	rejects("{\"defaults\": [] }", "\"defaults\": expected an object");
+	rejects("{\"defaults\": {\"commit-limit\": \"1Gi\"}}",
+		"\"defaults\": unknown key \"commit-limit\"");
+	rejects("{\"defaults\": {\"memgate.io/commit-limit.web\": \"1Gi\"}}",
+		"unknown key \"memgate.io/commit-limit.web\"");
+	rejects("{\"defaults\": {\"memgate.io/commit-limt\": \"1Gi\"}}",
+		"unknown knob \"commit-limt\"");
+	rejects("{\"defaults\": {\"memgate.io/commit-limit\": 1073741824}}",
+		"expected a JSON string");
+	rejects("{\"defaults\": {\"memgate.io/commit-limit\": \"512m\"}}",
+		"\"defaults\": memgate.io/commit-limit=\"512m\": \"512m\" is 0.512 bytes");
+	rejects("{\"defaults\": {\"memgate.io/commit-limit\": \"80%\"}}",
+		"a percentage is not accepted here");
+	rejects("{\"defaults\": {\"memgate.io/mode\": \"loud\"}}", "expected \"enforce\" or \"audit\"");
+	rejects("{\"ceilings\": {\"memgate.io/mode\": \"audit\"}}", "memgate.io/mode has no ceiling");
+	rejects("{\"defaults\": {\"memgate.io/commit-limit\": \"8Gi\"},"
+		" \"ceilings\": {\"memgate.io/commit-limit\": \"4Gi\"}}",
+		"default memgate.io/commit-limit=\"8Gi\" is above its ceiling \"4Gi\"");
+}
+
+static void test_empty_object_is_valid(void **state)
+{
+	struct mg_config cfg;
+
+	load("{}", &cfg);
+	assert_int_equal(cfg.defaults.set | cfg.ceilings.set, 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_defaults_fill_unset_container),
+		cmocka_unit_test(test_defaults_are_per_knob),
+		cmocka_unit_test(test_defaults_override_for_this_container),
+		cmocka_unit_test(test_defaults_skip_sandbox),
+		cmocka_unit_test(test_default_that_can_not_apply_is_dropped),
+		cmocka_unit_test(test_ceiling_refuses_annotation_above),
+		cmocka_unit_test(test_ceiling_percentage_against_memory_max),
+		cmocka_unit_test(test_missing_file_is_no_configuration),
+		cmocka_unit_test(test_load_from_file),
+		cmocka_unit_test(test_env_overrides_path),
+		cmocka_unit_test(test_broken_files),
+		cmocka_unit_test(test_empty_object_is_valid),
+	};
+
+	return cmocka_run_group_tests_name("config", tests, NULL, NULL);
+}
