@@ -4,7 +4,7 @@
 # make check      unit tests on the host, then the bats suites inside the VM
 # make demo       a runc container under memgate policy, inside the VM
 # make bench      allocation-latency ratios, inside the VM
-# make install    DESTDIR=... PREFIX=/usr
+# make install    DESTDIR=... PREFIX=/usr (man pages need scdoc); make uninstall undoes it
 # make unit-asan  the unit tests built with ASan and UBSan (clang), in $(BUILD)/asan
 # make fuzz       each libFuzzer target for FUZZ_SECONDS; make fuzz-corpus replays the seeds
 
@@ -35,7 +35,8 @@ BPF_OBJ := $(BUILD)/memgate.bpf.o
 SKEL := $(BUILD)/memgate.skel.h
 HELPERS := $(BUILD)/test/alloc
 
-all: $(BUILD)/memgate-hook $(BUILD)/memgate $(BUILD)/memgate.json $(UNIT_BINS) $(HELPERS)
+all: $(BUILD)/memgate-hook $(BUILD)/memgate $(BUILD)/memgate.json $(BUILD)/memgate-always.json \
+	$(UNIT_BINS) $(HELPERS)
 
 $(BUILD)/%.bpf.o: bpf/%.bpf.c bpf/*.h
 	@mkdir -p $(@D)
@@ -54,8 +55,19 @@ $(BUILD)/memgate-hook: $(HOOK_SRCS:%.c=$(BUILD)/%.o) $(LIB_OBJS)
 $(BUILD)/memgate: $(CLI_SRCS:%.c=$(BUILD)/%.o) $(LIB_OBJS)
 	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
-$(BUILD)/memgate.json: oci/memgate.json.in
+$(BUILD)/%.json: oci/%.json.in
+	@mkdir -p $(@D)
 	sed 's|@HOOK_PATH@|$(PREFIX)/libexec/oci/hooks.d/memgate-hook|' $< > $@
+
+MAN5 := memgate-annotations.5 memgate.json.5
+MAN8 := memgate.8 memgate-hook.8
+MAN_PAGES := $(addprefix $(BUILD)/man/,$(MAN5) $(MAN8))
+
+$(BUILD)/man/%: man/%.scd
+	@mkdir -p $(@D)
+	scdoc < $< > $@
+
+man: $(MAN_PAGES)
 
 $(BUILD)/test/test_%: test/unit/test_%.c test/unit/unit.h $(LIB_OBJS) $(BUILD)/hook/cgroup.o
 	@mkdir -p $(@D)
@@ -98,10 +110,24 @@ fuzz: $(FUZZ_BINS)
 fuzz-corpus: $(FUZZ_BINS)
 	@BUILD=$(BUILD) test/fuzz/run --corpus $(FUZZ_TARGETS)
 
-install: all
+# Every file install puts in place; uninstall removes exactly these.
+INSTALLED := $(PREFIX)/bin/memgate $(PREFIX)/libexec/oci/hooks.d/memgate-hook \
+	$(PREFIX)/share/containers/oci/hooks.d/memgate.json $(PREFIX)/share/memgate/memgate-always.json \
+	$(addprefix $(PREFIX)/share/man/man5/,$(MAN5)) $(addprefix $(PREFIX)/share/man/man8/,$(MAN8))
+
+install: all man
 	install -D -m 0755 $(BUILD)/memgate $(DESTDIR)$(PREFIX)/bin/memgate
 	install -D -m 0755 $(BUILD)/memgate-hook $(DESTDIR)$(PREFIX)/libexec/oci/hooks.d/memgate-hook
 	install -D -m 0644 $(BUILD)/memgate.json $(DESTDIR)$(PREFIX)/share/containers/oci/hooks.d/memgate.json
+	install -D -m 0644 $(BUILD)/memgate-always.json $(DESTDIR)$(PREFIX)/share/memgate/memgate-always.json
+	install -d $(DESTDIR)$(PREFIX)/share/man/man5 $(DESTDIR)$(PREFIX)/share/man/man8
+	install -m 0644 $(addprefix $(BUILD)/man/,$(MAN5)) $(DESTDIR)$(PREFIX)/share/man/man5/
+	install -m 0644 $(addprefix $(BUILD)/man/,$(MAN8)) $(DESTDIR)$(PREFIX)/share/man/man8/
+
+# The admin's /etc/memgate/memgate.json and hooks.d copies are theirs: left alone.
+uninstall:
+	rm -f $(addprefix $(DESTDIR),$(INSTALLED))
+	rmdir $(DESTDIR)$(PREFIX)/share/memgate 2>/dev/null || true
 
 deps:
 	@scripts/deps
@@ -127,6 +153,6 @@ format:
 clean:
 	rm -rf $(BUILD)
 
-.PHONY: all install deps unit check demo bench format clean unit-asan fuzz fuzz-build fuzz-corpus
+.PHONY: all man install uninstall deps unit check demo bench format clean unit-asan fuzz fuzz-build fuzz-corpus
 .DELETE_ON_ERROR:
 .SECONDARY:
