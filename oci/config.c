@@ -39,28 +39,32 @@ static int parse_section(const char *path, const char *name, json_object *obj, b
 	json_object_object_foreach(obj, key, val)
 	{
 		const char *knob = key + plen;
+		char k[65], v[65];
+
+		/* Keys and values are input: one printable line (a fuzz find). */
+		mg_printable(k, sizeof(k), key);
 
 		/* Per-container keys only make sense on a pod: the file speaks for all. */
 		if (strncmp(key, MG_ANNOTATION_PREFIX, plen) || strchr(knob, '.'))
 			return mg_fail(err, EINVAL,
-				       WHAT ": \"%s\": unknown key \"%.64s\" (expected "
+				       WHAT ": \"%s\": unknown key \"%s\" (expected "
 					    "memgate.io/ and a knob: " SIZE_KNOBS "%s)",
-				       path, name, key, sizes_only ? "" : ", mode, on-unsupported");
+				       path, name, k, sizes_only ? "" : ", mode, on-unsupported");
 		if (!json_object_is_type(val, json_type_string))
 			return mg_fail(err, EINVAL,
 				       WHAT ": \"%s\": %s: expected a JSON string such as \"1Gi\"",
-				       path, name, key);
+				       path, name, k);
 		ret = mg_policy_set(spec, knob, json_object_get_string(val), err);
 		if (ret < 0) {
-			mg_error_prefix(err, WHAT ": \"%s\": %.64s=\"%.64s\"", path, name, key,
-					json_object_get_string(val));
+			mg_printable(v, sizeof(v), json_object_get_string(val));
+			mg_error_prefix(err, WHAT ": \"%s\": %s=\"%s\"", path, name, k, v);
 			return ret;
 		}
 		if (sizes_only && (spec->set & ~MG_KNOB_SIZES))
 			return mg_fail(err, EINVAL,
 				       WHAT ": \"%s\": %s has no ceiling (only " SIZE_KNOBS
 					    " do)",
-				       path, name, key);
+				       path, name, k);
 	}
 	return 0;
 }
@@ -105,11 +109,15 @@ int mg_config_parse(const char *buf, size_t len, const char *path, struct mg_con
 			ret = parse_section(path, key, val, false, &cfg->defaults, err);
 		else if (!strcmp(key, "ceilings"))
 			ret = parse_section(path, key, val, true, &cfg->ceilings, err);
-		else
+		else {
+			char k[65];
+
+			mg_printable(k, sizeof(k), key);
 			ret = mg_fail(err, EINVAL,
-				      WHAT ": unknown key \"%.64s\" (expected \"defaults\" or "
+				      WHAT ": unknown key \"%s\" (expected \"defaults\" or "
 					   "\"ceilings\")",
-				      path, key);
+				      path, k);
+		}
 		if (ret < 0)
 			return ret;
 	}
