@@ -55,7 +55,12 @@ $(BUILD)/memgate-hook: $(HOOK_SRCS:%.c=$(BUILD)/%.o) $(LIB_OBJS)
 $(BUILD)/memgate: $(CLI_SRCS:%.c=$(BUILD)/%.o) $(LIB_OBJS)
 	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
-$(BUILD)/%.json: oci/%.json.in
+# The hooks.d files name the hook's installed path: rebuilt when PREFIX changes.
+$(BUILD)/prefix: FORCE
+	@mkdir -p $(@D)
+	@echo '$(PREFIX)' | cmp -s - $@ || echo '$(PREFIX)' > $@
+
+$(BUILD)/%.json: oci/%.json.in $(BUILD)/prefix
 	@mkdir -p $(@D)
 	sed 's|@HOOK_PATH@|$(PREFIX)/libexec/oci/hooks.d/memgate-hook|' $< > $@
 
@@ -153,6 +158,6 @@ format:
 clean:
 	rm -rf $(BUILD)
 
-.PHONY: all man install uninstall deps unit check demo bench format clean unit-asan fuzz fuzz-build fuzz-corpus
+.PHONY: FORCE all man install uninstall deps unit check demo bench format clean unit-asan fuzz fuzz-build fuzz-corpus
 .DELETE_ON_ERROR:
 .SECONDARY:
