@@ -62,8 +62,7 @@ static int parse_section(const char *path, const char *name, json_object *obj, b
 		}
 		if (sizes_only && (spec->set & ~MG_KNOB_SIZES))
 			return mg_fail(err, EINVAL,
-				       WHAT ": \"%s\": %s has no ceiling (only " SIZE_KNOBS
-					    " do)",
+				       WHAT ": \"%s\": %s has no ceiling (only " SIZE_KNOBS " do)",
 				       path, name, k);
 	}
 	return 0;
@@ -81,8 +80,8 @@ static int check_defaults(const struct mg_config *cfg, struct mg_error *err)
 			continue;
 		if (d->kind == MG_SIZE_BYTES ? d->bytes > c->bytes : d->percent > c->percent)
 			return mg_fail(err, ERANGE,
-				       WHAT ": default %s=\"%s\" is above its ceiling \"%s\"", cfg->path,
-				       d->key, d->text, c->text);
+				       WHAT ": default %s=\"%s\" is above its ceiling \"%s\"",
+				       cfg->path, d->key, d->text, c->text);
 	}
 	return 0;
 }
@@ -203,10 +202,13 @@ static int check_ceiling(const struct mg_config *cfg, enum mg_knob knob,
 			       mg_format_size(memory_max, max), cfg->path);
 	if (asked->kind == MG_SIZE_PERCENT)
 		return mg_fail(err, ERANGE,
-			       "annotation %s=\"%s\" (%s) is above the ceiling %s=\"%s\" in the admin configuration %s",
+			       "annotation %s=\"%s\" (%s) is above the ceiling %s=\"%s\" in the "
+			       "admin configuration %s",
 			       asked->key, asked->text, got, c->key, c->text, cfg->path);
-	return mg_fail(err, ERANGE, "annotation %s=\"%s\" is above the ceiling %s=\"%s\" in the admin configuration %s",
-		       asked->key, asked->text, c->key, c->text, cfg->path);
+	return mg_fail(
+		err, ERANGE,
+		"annotation %s=\"%s\" is above the ceiling %s=\"%s\" in the admin configuration %s",
+		asked->key, asked->text, c->key, c->text, cfg->path);
 }
 
 int mg_config_resolve(const struct mg_config *cfg, const struct mg_policy_spec *spec,

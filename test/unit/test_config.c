@@ -247,7 +247,8 @@ static void test_broken_files(void **state)
 	rejects("", "invalid JSON");
 	rejects("{\"defaults\": ", "invalid JSON");
 	rejects("[]", "");
-	rejects("{\"default\": {}}", "unknown key \"default\" (expected \"defaults\" or \"ceilings\")");
+	rejects("{\"default\": {}}",
+		"unknown key \"default\" (expected \"defaults\" or \"ceilings\")");
 	rejects("{\"defaults\": [] }", "\"defaults\": expected an object");
 	rejects("{\"defaults\": {\"commit-limit\": \"1Gi\"}}",
 		"\"defaults\": unknown key \"commit-limit\"");
@@ -261,8 +262,10 @@ static void test_broken_files(void **state)
 		"\"defaults\": memgate.io/commit-limit=\"512m\": \"512m\" is 0.512 bytes");
 	rejects("{\"defaults\": {\"memgate.io/commit-limit\": \"80%\"}}",
 		"a percentage is not accepted here");
-	rejects("{\"defaults\": {\"memgate.io/mode\": \"loud\"}}", "expected \"enforce\" or \"audit\"");
-	rejects("{\"ceilings\": {\"memgate.io/mode\": \"audit\"}}", "memgate.io/mode has no ceiling");
+	rejects("{\"defaults\": {\"memgate.io/mode\": \"loud\"}}",
+		"expected \"enforce\" or \"audit\"");
+	rejects("{\"ceilings\": {\"memgate.io/mode\": \"audit\"}}",
+		"memgate.io/mode has no ceiling");
 	rejects("{\"defaults\": {\"memgate.io/commit-limit\": \"8Gi\"},"
 		" \"ceilings\": {\"memgate.io/commit-limit\": \"4Gi\"}}",
 		"default memgate.io/commit-limit=\"8Gi\" is above its ceiling \"4Gi\"");
