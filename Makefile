@@ -49,6 +49,17 @@ $(BUILD)/%.o: %.c include/*.h bpf/*.h $(SKEL) $(BUILD)/probe.skel.h
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
 
+# The hook confines itself with seccomp (hook/confine.c); test_confine checks the filter.
+HOOK_SRCS += hook/confine.c
+$(BUILD)/memgate-hook $(BUILD)/test/test_confine $(BUILD)/asan/test/test_confine: LDLIBS += -lseccomp
+$(BUILD)/test/test_confine: $(BUILD)/hook/confine.o
+$(BUILD)/asan/test/test_confine: hook/confine.c
+all: $(BUILD)/test/deny-seccomp
+
+$(BUILD)/test/deny-seccomp: test/progs/deny-seccomp.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $< -lseccomp -o $@
+
 $(BUILD)/memgate-hook: $(HOOK_SRCS:%.c=$(BUILD)/%.o) $(LIB_OBJS)
 	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 

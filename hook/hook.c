@@ -17,6 +17,7 @@
 #include "mg_cgroup.h"
 #include "mg_cleanup.h"
 #include "mg_config.h"
+#include "mg_confine.h"
 #include "mg_oci.h"
 #include "mg_policy.h"
 #include "mg_shared.h"
@@ -59,11 +60,9 @@ static void report(int priority, const char *text)
 	for (i = 0; text[i] && i + 1 < sizeof(msg); i++)
 		msg[i] = ((unsigned char)text[i] < 0x20 || text[i] == 0x7f) ? '?' : text[i];
 	msg[i] = '\0';
-	/* crun drops hook stderr unless asked: syslog keeps the reason too. */
+	/* crun drops hook stderr unless asked: syslog keeps the reason too (opened in main). */
 	fprintf(stderr, "memgate-hook: %s%s\n", priority == LOG_WARNING ? "warning: " : "", msg);
-	openlog("memgate-hook", LOG_PID, LOG_DAEMON);
 	syslog(priority, "%s", msg);
-	closelog();
 }
 
 /*
@@ -244,6 +243,18 @@ int main(int argc, char **argv)
 	struct mg_error err = {};
 	int ret;
 
+	/* Connect to syslog now: once confined, the hook can not open a socket. */
+	openlog("memgate-hook", LOG_PID | LOG_NDELAY, LOG_DAEMON);
+	/*
+	 * Before any input is read, so all parsing runs confined.  Confinement is
+	 * defence in depth: failing it must not block a container (a kernel
+	 * without seccomp, or a runtime's own filter refusing seccomp()), so warn.
+	 */
+	if (mg_confine(&err) < 0) {
+		mg_error_prefix(&err, "running unconfined");
+		report(LOG_WARNING, err.msg);
+		err = (struct mg_error){};
+	}
 	ret = run(argc, argv, &err);
 	if (ret < 0) {
 		report(LOG_ERR, err.msg);
