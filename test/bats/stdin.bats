@@ -88,7 +88,7 @@ assert_policy_container_untouched() {
 
 @test "JSON nested 100000 deep" {
 	head -c 100000 /dev/zero | tr '\0' '[' >"$IN"
-	hook_rejects "OCI state: invalid JSON" prestart
+	hook_rejects "OCI state: JSON nested deeper than 64 levels at byte 64" prestart
 }
 
 @test "id that is a number" {
