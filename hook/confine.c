@@ -24,25 +24,25 @@ int mg_confine(struct mg_error *err)
 		const char *name;
 	} denied[] = {
 		/* Running anything else. */
-		{ SCMP_SYS(execve), "execve" },
-		{ SCMP_SYS(execveat), "execveat" },
+		{SCMP_SYS(execve), "execve"},
+		{SCMP_SYS(execveat), "execveat"},
 		/* Talking to anything: no new socket, and syslog's can not be re-aimed. */
-		{ SCMP_SYS(socket), "socket" },
-		{ SCMP_SYS(socketpair), "socketpair" },
-		{ SCMP_SYS(connect), "connect" },
-		{ SCMP_SYS(bind), "bind" },
-		{ SCMP_SYS(listen), "listen" },
-		{ SCMP_SYS(accept), "accept" },
-		{ SCMP_SYS(accept4), "accept4" },
-		{ SCMP_SYS(sendmsg), "sendmsg" },
-		{ SCMP_SYS(sendmmsg), "sendmmsg" },
+		{SCMP_SYS(socket), "socket"},
+		{SCMP_SYS(socketpair), "socketpair"},
+		{SCMP_SYS(connect), "connect"},
+		{SCMP_SYS(bind), "bind"},
+		{SCMP_SYS(listen), "listen"},
+		{SCMP_SYS(accept), "accept"},
+		{SCMP_SYS(accept4), "accept4"},
+		{SCMP_SYS(sendmsg), "sendmsg"},
+		{SCMP_SYS(sendmmsg), "sendmmsg"},
 		/* Other processes' memory and file descriptors. */
-		{ SCMP_SYS(ptrace), "ptrace" },
-		{ SCMP_SYS(process_vm_readv), "process_vm_readv" },
-		{ SCMP_SYS(process_vm_writev), "process_vm_writev" },
-		{ SCMP_SYS(pidfd_getfd), "pidfd_getfd" },
+		{SCMP_SYS(ptrace), "ptrace"},
+		{SCMP_SYS(process_vm_readv), "process_vm_readv"},
+		{SCMP_SYS(process_vm_writev), "process_vm_writev"},
+		{SCMP_SYS(pidfd_getfd), "pidfd_getfd"},
 		/* io_uring opens and connects sockets without a system call seccomp sees. */
-		{ SCMP_SYS(io_uring_setup), "io_uring_setup" },
+		{SCMP_SYS(io_uring_setup), "io_uring_setup"},
 	};
 	scmp_filter_ctx ctx __attribute__((cleanup(release))) = seccomp_init(SCMP_ACT_ALLOW);
 	int ret;

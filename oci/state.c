@@ -125,8 +125,8 @@ int mg_json_parse_object(const char *buf, size_t len, const char *what, json_obj
 
 	if (jerr == json_tokener_error_depth) {
 		json_object_put(root);
-		return mg_fail(err, E2BIG, "%s: JSON nested deeper than %d levels at byte %zu", what,
-			       MG_JSON_DEPTH, end);
+		return mg_fail(err, E2BIG, "%s: JSON nested deeper than %d levels at byte %zu",
+			       what, MG_JSON_DEPTH, end);
 	}
 	if (!root || jerr != json_tokener_success) {
 		json_object_put(root);

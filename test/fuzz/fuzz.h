@@ -45,6 +45,9 @@ static inline void fuzz_check_result(int ret, const struct mg_error *err)
 }
 
 /* A fresh error with a marker, so a failure that records nothing shows. */
-#define FUZZ_ERROR_INIT { .code = -1, .msg = "unset" }
+#define FUZZ_ERROR_INIT                                                                            \
+	{                                                                                          \
+		.code = -1, .msg = "unset"                                                         \
+	}
 
 #endif

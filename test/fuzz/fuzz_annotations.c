@@ -10,7 +10,7 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static const uint64_t memory_max[] = { 0, 512ULL << 20 };
+	static const uint64_t memory_max[] = {0, 512ULL << 20};
 	struct mg_error err = FUZZ_ERROR_INIT;
 	struct mg_policy_spec spec;
 	json_object *ann = NULL;
@@ -29,8 +29,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fuzz_check_result(ret, &err);
 	if (ret == 0) {
 		/* Sizes that parsed are whole pages' worth or a percentage of 1 to 100. */
-		const struct mg_size *sizes[] = { &spec.commit_limit, &spec.pressure_gate,
-						  &spec.fork_gate };
+		const struct mg_size *sizes[] = {&spec.commit_limit, &spec.pressure_gate,
+						 &spec.fork_gate};
 
 		fuzz_assert(spec.commit_limit.kind != MG_SIZE_PERCENT);
 		for (size_t i = 0; i < 3; i++) {

@@ -48,7 +48,7 @@ static void check_container(const struct mg_config *cfg, const char *json, uint6
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static const uint64_t memory_max[] = { 0, 1ULL << 30 };
+	static const uint64_t memory_max[] = {0, 1ULL << 30};
 	struct mg_error err = FUZZ_ERROR_INIT;
 	static struct mg_config cfg; /* 4 KiB of path: keep it off the stack */
 	int ret;

@@ -9,7 +9,7 @@
 
 static void check_policy(json_object *annotations)
 {
-	static const uint64_t memory_max[] = { 0, 4096, 1ULL << 30, UINT64_MAX };
+	static const uint64_t memory_max[] = {0, 4096, 1ULL << 30, UINT64_MAX};
 	struct mg_error err = FUZZ_ERROR_INIT;
 	struct mg_policy_spec spec;
 	struct mg_policy_bytes bytes;

@@ -24,17 +24,17 @@ static int denied(long ret)
 
 static int child_checks(int report, int early_sock)
 {
-	char *const argv[] = { "/bin/true", NULL };
-	struct sockaddr_un addr = { .sun_family = AF_UNIX, .sun_path = "/tmp/x" };
+	char *const argv[] = {"/bin/true", NULL};
+	struct sockaddr_un addr = {.sun_family = AF_UNIX, .sun_path = "/tmp/x"};
 	char tmp[] = "/tmp/memgate-confine-XXXXXX", buf[8] = "x";
-	struct iovec local = { buf, 1 }, remote = { buf, 1 };
+	struct iovec local = {buf, 1}, remote = {buf, 1};
 	struct mg_error err = {0};
 	int bad = 0, fd;
 
 #define CHECK(what, ok)                                                                            \
 	do {                                                                                       \
 		if (!(ok)) {                                                                       \
-			dprintf(report, "# %s: errno %d\n", what, errno);                         \
+			dprintf(report, "# %s: errno %d\n", what, errno);                          \
 			bad++;                                                                     \
 		}                                                                                  \
 	} while (0)

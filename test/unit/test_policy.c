@@ -124,7 +124,7 @@ static void test_qty_bad(void **state)
 /* Control characters never reach a message: each stays one printable line (a fuzz find). */
 static void test_qty_control_chars(void **state)
 {
-	static const char *const texts[] = { "1e\x14", "5\n12m", "1G\x7f", "1\tGi", "e!\xc7\x7f" };
+	static const char *const texts[] = {"1e\x14", "5\n12m", "1G\x7f", "1\tGi", "e!\xc7\x7f"};
 	struct mg_error err = {0};
 	struct mg_policy_spec spec;
 	json_object *ann;
@@ -139,8 +139,9 @@ static void test_qty_control_chars(void **state)
 	ann = json_tokener_parse("{\"memgate.io/pressure-gate\":\"1e\\u0014\"}");
 	assert_non_null(ann);
 	assert_int_equal(mg_policy_parse(ann, &spec, &err), -EINVAL);
-	assert_string_equal(err.msg, "annotation memgate.io/pressure-gate=\"1e\\u0014\": expected a "
-				     "size such as 512Mi or 2Gi (no control characters)");
+	assert_string_equal(err.msg,
+			    "annotation memgate.io/pressure-gate=\"1e\\u0014\": expected a "
+			    "size such as 512Mi or 2Gi (no control characters)");
 	json_object_put(ann);
 }
 
