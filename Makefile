@@ -25,7 +25,7 @@ LDLIBS += -lbpf -lelf -lz -ljson-c
 BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -Ibpf -Ibpf/vmlinux/$(ARCH) -Wall
 
 LIB_SRCS := lib/error.c oci/state.c oci/spec.c oci/policy.c oci/config.c
-HOOK_SRCS := hook/hook.c hook/cgroup.c hook/shared.c
+HOOK_SRCS := hook/hook.c hook/cgroup.c hook/shared.c hook/probe.c
 CLI_SRCS := hook/memgate.c hook/probe.c hook/cgroup.c hook/shared.c
 UNIT_SRCS := $(wildcard test/unit/test_*.c)
 

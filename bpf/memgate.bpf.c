@@ -9,12 +9,23 @@
  *    its reclaimable file cache.
  *  - fork gate: lsm_cgroup on task_alloc, attached to the container's cgroup.
  *
- * A container's commit is the sum, over its address spaces, of data_vm +
- * stack_vm: the kernel's exact per-mm counters of private writable and stack
- * pages, which is what overcommit accounting charges.  Releases have no hook
- * (vm_unacct_memory is inline), so an mm's share is re-read from its counters
- * whenever it charges, dropped at exit_mmap, and all of a container's shares
- * are re-read before any denial.  Nothing here allocates or sleeps.
+ * Who is governed: the container's workload, not its runtime.  An address
+ * space is governed from the exec that created it inside a container under
+ * policy, and every fork of a governed address space is governed too
+ * (threads and vfork share it).  runc or crun init, and the init of
+ * `runc exec`, came into the cgroup from outside and never exec'd there, so
+ * they are neither charged nor denied until they exec the workload.  The
+ * one entry in memgate_mms answers both "is this governed" and "by whom".
+ *
+ * A container's commit is the sum, over its governed address spaces, of
+ * data_vm + stack_vm: the kernel's exact per-mm counters of private
+ * writable and stack pages, which is what overcommit accounting charges.
+ * Releases have no hook of their own (vm_unacct_memory is inline, and
+ * vm_stat_account is inlined into mm/mmap.c), so an mm's share is re-read
+ * from its counters when it charges, when munmap, brk, mremap or mprotect
+ * return, at fork and at exit.  The sum stays exact without ever scanning
+ * other address spaces.  Nothing here allocates or sleeps, and no loop
+ * depends on how many containers there are.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -58,6 +69,14 @@ struct {
 	__type(value, struct mg_container);
 } mg_containers SEC(".maps");
 
+/* Written and read by the hook only: which container a pruned cgroup was. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MG_MAX_CGROUPS);
+	__type(key, __u64);
+	__type(value, struct mg_container_key);
+} mg_names SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);
@@ -69,6 +88,29 @@ struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, MG_EVENTS_BYTES);
 } mg_events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_QUEUE);
+	__uint(max_entries, MG_MAX_CGROUPS);
+	__type(value, __u64);
+} mg_dead SEC(".maps");
+
+/*
+ * The memcg kfuncs of Linux 7.x.  Only the *_kfunc programs call them, and
+ * those load only where the kernel has them (see mg_probe_memcg_kfuncs()).
+ */
+extern struct cgroup *bpf_cgroup_ancestor(struct cgroup *cgrp, int level) __ksym __weak;
+extern void bpf_cgroup_release(struct cgroup *cgrp) __ksym __weak;
+extern struct mem_cgroup *bpf_get_mem_cgroup(struct cgroup_subsys_state *css) __ksym __weak;
+extern void bpf_put_mem_cgroup(struct mem_cgroup *memcg) __ksym __weak;
+extern unsigned long bpf_mem_cgroup_usage(struct mem_cgroup *memcg) __ksym __weak;
+extern unsigned long bpf_mem_cgroup_page_state(struct mem_cgroup *memcg, int idx) __ksym __weak;
+
+/*
+ * From 6.11 memcg_vmstats.state[] holds only the items memcg tracks, at the
+ * slots this table gives; before, it was indexed by the item itself.
+ */
+extern const void mem_cgroup_stats_index __ksym __weak;
 
 static __always_inline struct mg_globals *globals(void)
 {
@@ -108,63 +150,115 @@ static __always_inline void set_share(struct mg_mm *entry, struct mg_stats *stat
 	__sync_fetch_and_add(&stats->committed_pages, pages - old);
 }
 
-struct resync_ctx {
-	__u64 cgroup_id;
-	__s64 delta;
-};
-
-static long resync_one(struct bpf_map *map, __u64 *key, struct mg_mm *entry, struct resync_ctx *ctx)
-{
-	struct mm_struct *mm = (struct mm_struct *)*key;
-	__s64 now, old;
-
-	if (entry->cgroup_id != ctx->cgroup_id)
-		return 0;
-	now = mm_commit_pages(mm);
-	old = __sync_lock_test_and_set(&entry->pages, now);
-	ctx->delta += now - old;
-	return 0;
-}
-
-/* Re-read every tracked mm of the cgroup: catches memory others released. */
-static __always_inline void resync_cgroup(__u64 cgroup_id, struct mg_stats *stats)
-{
-	struct resync_ctx ctx = { .cgroup_id = cgroup_id };
-
-	bpf_for_each_map_elem(&mg_mms, resync_one, &ctx, 0);
-	__sync_fetch_and_add(&stats->committed_pages, ctx.delta);
-}
-
-static __always_inline struct mg_mm *track_mm(__u64 key, __u64 cgroup_id)
+/* Start governing an mm; a full map makes every mm governed from then on. */
+static __always_inline struct mg_mm *track_mm(struct mm_struct *mm, __u64 cgroup_id,
+					      struct mg_stats *stats)
 {
 	struct mg_mm fresh = { .cgroup_id = cgroup_id };
+	__u64 key = (__u64)mm;
 	struct mg_globals *g;
 	struct mg_mm *entry;
 
 	entry = bpf_map_lookup_elem(&mg_mms, &key);
-	if (entry)
-		return entry;
-	bpf_map_update_elem(&mg_mms, &key, &fresh, BPF_NOEXIST);
-	entry = bpf_map_lookup_elem(&mg_mms, &key);
+	if (!entry) {
+		bpf_map_update_elem(&mg_mms, &key, &fresh, BPF_NOEXIST);
+		entry = bpf_map_lookup_elem(&mg_mms, &key);
+	}
 	if (!entry) {
 		g = globals();
 		if (g)
 			__sync_fetch_and_add(&g->mms_untracked, 1);
+		return NULL;
 	}
+	if (entry->cgroup_id != cgroup_id) {
+		/* The mm moved to another container: leave the old sum first. */
+		struct mg_stats *old = bpf_map_lookup_elem(&mg_stats, &entry->cgroup_id);
+
+		if (old)
+			set_share(entry, old, 0);
+		entry->cgroup_id = cgroup_id;
+	}
+	set_share(entry, stats, mm_commit_pages(mm));
 	return entry;
 }
 
-/* Pages the container's memcg holds, less the file cache it could reclaim. */
-static __always_inline __s64 in_use_pages(__u32 level)
+struct governed {
+	struct mg_mm *entry; /* NULL only when memgate_mms is full */
+	struct mg_policy *policy;
+	struct mg_stats *stats;
+	__u64 cgroup_id;
+};
+
+/*
+ * Whether mm is governed, and by which policy: one lookup for every mm that
+ * is not.  Once memgate_mms has been full, an mm without an entry may be a
+ * workload's that could not be added, so it is governed by the policy of
+ * its task's cgroup, as if the runtime had no helpers.
+ */
+static __always_inline bool governed(struct mm_struct *mm, struct governed *gov)
+{
+	__u64 key = (__u64)mm;
+	struct mg_globals *g;
+
+	gov->entry = bpf_map_lookup_elem(&mg_mms, &key);
+	if (gov->entry) {
+		gov->cgroup_id = gov->entry->cgroup_id;
+		gov->policy = bpf_map_lookup_elem(&mg_policies, &gov->cgroup_id);
+	} else {
+		g = globals();
+		if (!g || !g->mms_untracked)
+			return false;
+		gov->policy = find_policy(&gov->cgroup_id);
+	}
+	if (!gov->policy)
+		return false;
+	gov->stats = bpf_map_lookup_elem(&mg_stats, &gov->cgroup_id);
+	if (!gov->stats)
+		return false;
+	if (!gov->entry)
+		gov->entry = track_mm(mm, gov->cgroup_id, gov->stats);
+	return true;
+}
+
+/* The slot of a node stat item in memcg_vmstats.state[]; -1 when absent. */
+static __always_inline int vmstats_slot(int item)
+{
+	const void *table = &mem_cgroup_stats_index;
+	__s8 slot;
+
+	if (item < 0)
+		return -1;
+	if (!table)
+		return item;
+	if (bpf_probe_read_kernel(&slot, sizeof(slot), table + item))
+		return -1;
+	return slot;
+}
+
+static __always_inline long vmstats_read(struct memcg_vmstats *vmstats, int slot)
+{
+	long value = 0;
+
+	if (slot < 0 || slot >= bpf_core_field_size(vmstats->state) / sizeof(long))
+		return 0;
+	bpf_core_read(&value, sizeof(value), &vmstats->state[slot]);
+	return value;
+}
+
+/*
+ * Pages the container's memcg holds, less the file cache it could reclaim,
+ * read with CO-RE from struct mem_cgroup: kernels without the memcg kfuncs.
+ */
+static __always_inline __s64 in_use_pages_core(__u32 level)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
 	int memory_id = bpf_core_enum_value(enum cgroup_subsys_id, memory_cgrp_id);
-	int active = bpf_core_enum_value(enum node_stat_item, NR_ACTIVE_FILE);
-	int inactive = bpf_core_enum_value(enum node_stat_item, NR_INACTIVE_FILE);
+	int active = vmstats_slot(bpf_core_enum_value(enum node_stat_item, NR_ACTIVE_FILE));
+	int inactive = vmstats_slot(bpf_core_enum_value(enum node_stat_item, NR_INACTIVE_FILE));
 	struct cgroup_subsys_state *css;
 	struct memcg_vmstats *vmstats;
 	struct mem_cgroup *memcg;
-	long usage, file_active = 0, file_inactive = 0;
+	long usage;
 
 	if (memory_id < 0 || memory_id >= 16)
 		return 0;
@@ -179,12 +273,37 @@ static __always_inline __s64 in_use_pages(__u32 level)
 	memcg = (void *)css - bpf_core_field_offset(struct mem_cgroup, css);
 	usage = BPF_CORE_READ(memcg, memory.usage.counter);
 	vmstats = BPF_CORE_READ(memcg, vmstats);
-	if (vmstats && active >= 0 && active < 50 && inactive >= 0 && inactive < 50) {
-		bpf_core_read(&file_active, sizeof(file_active), &vmstats->state[active]);
-		bpf_core_read(&file_inactive, sizeof(file_inactive), &vmstats->state[inactive]);
-	}
-	usage -= file_active + file_inactive;
+	if (vmstats)
+		usage -= vmstats_read(vmstats, active) + vmstats_read(vmstats, inactive);
 	return usage > 0 ? usage : 0;
+}
+
+/* The same measure through the memcg kfuncs: no kernel struct read at all. */
+static __always_inline __s64 in_use_pages_kfunc(__u32 level)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct mem_cgroup *memcg;
+	struct cgroup *cgrp;
+	__s64 usage;
+
+	cgrp = bpf_cgroup_ancestor(task->cgroups->dfl_cgrp, level);
+	if (!cgrp)
+		return 0;
+	memcg = bpf_get_mem_cgroup(&cgrp->self);
+	bpf_cgroup_release(cgrp);
+	if (!memcg)
+		return 0;
+	usage = bpf_mem_cgroup_usage(memcg);
+	usage -= bpf_mem_cgroup_page_state(memcg, NR_ACTIVE_FILE);
+	usage -= bpf_mem_cgroup_page_state(memcg, NR_INACTIVE_FILE);
+	bpf_put_mem_cgroup(memcg);
+	usage >>= page_shift;
+	return usage > 0 ? usage : 0;
+}
+
+static __always_inline __s64 in_use_pages(__u32 level, bool kfuncs)
+{
+	return kfuncs ? in_use_pages_kfunc(level) : in_use_pages_core(level);
 }
 
 static __always_inline void record(struct mg_stats *stats, __u64 cgroup_id, __u32 kind,
@@ -220,88 +339,71 @@ static __always_inline void record(struct mg_stats *stats, __u64 cgroup_id, __u3
 	bpf_ringbuf_submit(event, 0);
 }
 
-static __always_inline int check_commit(struct mm_struct *mm, long pages, __u64 cgroup_id,
-					struct mg_policy *policy, struct mg_stats *stats)
+static __always_inline int check_commit(struct mm_struct *mm, long pages, struct governed *gov)
 {
-	__s64 limit = policy->commit_limit >> page_shift;
+	struct mg_stats *stats = gov->stats;
+	__s64 limit = gov->policy->commit_limit >> page_shift;
 	__s64 now = mm_commit_pages(mm);
-	struct mg_mm *entry;
 	__s64 committed;
 
-	entry = track_mm((__u64)mm, cgroup_id);
-	if (!entry)
-		return 0;
-	if (entry->cgroup_id != cgroup_id) {
-		/* The mm moved to another container: leave the old sum first. */
-		struct mg_stats *old = bpf_map_lookup_elem(&mg_stats, &entry->cgroup_id);
-
-		if (old)
-			set_share(entry, old, 0);
-		entry->cgroup_id = cgroup_id;
-	}
-	set_share(entry, stats, now);
-
+	/* Whatever this mm released since its last charge counts now. */
+	if (gov->entry)
+		set_share(gov->entry, stats, now);
 	committed = stats->committed_pages;
 	if (committed + pages > limit) {
-		resync_cgroup(cgroup_id, stats);
-		committed = stats->committed_pages;
-	}
-	if (committed + pages > limit) {
-		bool audit = policy->flags & MG_AUDIT;
+		bool audit = gov->policy->flags & MG_AUDIT;
 
-		record(stats, cgroup_id, MG_KIND_COMMIT, pages, committed, policy->commit_limit,
-		       audit);
+		record(stats, gov->cgroup_id, MG_KIND_COMMIT, pages, committed,
+		       gov->policy->commit_limit, audit);
 		if (!audit) {
 			__sync_fetch_and_add(&stats->commit_denied, 1);
 			return -ENOMEM;
 		}
 		__sync_fetch_and_add(&stats->commit_audited, 1);
 	}
-	/* Count the charge now; the next charge or a resync corrects it if it failed. */
-	set_share(entry, stats, now + pages);
+	/* Count the charge now; the next re-read corrects it if it failed. */
+	if (gov->entry)
+		set_share(gov->entry, stats, now + pages);
 	committed = stats->committed_pages;
 	if (committed > stats->committed_peak_pages)
 		stats->committed_peak_pages = committed;
 	return 0;
 }
 
-static __always_inline int check_pressure(long pages, __u64 cgroup_id, struct mg_policy *policy,
-					  struct mg_stats *stats)
+static __always_inline int check_pressure(long pages, struct governed *gov, bool kfuncs)
 {
-	__s64 in_use = in_use_pages(policy->level);
+	struct mg_policy *policy = gov->policy;
+	__s64 in_use = in_use_pages(policy->level, kfuncs);
 	bool audit = policy->flags & MG_AUDIT;
 
 	if (in_use + pages <= (__s64)(policy->pressure_gate >> page_shift))
 		return 0;
-	record(stats, cgroup_id, MG_KIND_PRESSURE, pages, in_use, policy->pressure_gate, audit);
+	record(gov->stats, gov->cgroup_id, MG_KIND_PRESSURE, pages, in_use, policy->pressure_gate,
+	       audit);
 	if (audit) {
-		__sync_fetch_and_add(&stats->commit_audited, 1);
+		__sync_fetch_and_add(&gov->stats->commit_audited, 1);
 		return 0;
 	}
-	__sync_fetch_and_add(&stats->commit_denied, 1);
+	__sync_fetch_and_add(&gov->stats->commit_denied, 1);
 	return -ENOMEM;
 }
 
 /* The commit decision: pressure gate, then commit limit, for pages about to be committed. */
-static __always_inline int decide_commit(struct mm_struct *mm, long pages)
+static __always_inline int decide_commit(struct mm_struct *mm, long pages, bool kfuncs)
 {
-	struct mg_policy *policy;
-	struct mg_stats *stats;
-	__u64 cgroup_id = 0;
+	struct governed gov;
 	int verdict = 0;
 
-	policy = find_policy(&cgroup_id);
-	if (!policy || (!policy->commit_limit && !policy->pressure_gate))
+	if (!governed(mm, &gov))
 		return 0;
-	stats = bpf_map_lookup_elem(&mg_stats, &cgroup_id);
-	if (!stats)
+	if (!gov.policy->commit_limit && !gov.policy->pressure_gate)
 		return 0;
-	if (policy->pressure_gate)
-		verdict = check_pressure(pages, cgroup_id, policy, stats);
-	if (!verdict && policy->commit_limit)
-		verdict = check_commit(mm, pages, cgroup_id, policy, stats);
+	if (gov.policy->pressure_gate)
+		verdict = check_pressure(pages, &gov, kfuncs);
+	if (!verdict && gov.policy->commit_limit)
+		verdict = check_commit(mm, pages, &gov);
 	if (!verdict)
-		__sync_fetch_and_add(&stats->commit_allowed, 1);
+		__sync_fetch_and_add(&gov.stats->commit_allowed, 1);
 	return verdict;
 }
 
@@ -310,7 +412,15 @@ int BPF_PROG(mg_vm_enough, struct mm_struct *mm, long pages, int ret)
 {
 	if (ret)
 		return ret;
-	return decide_commit(mm, pages);
+	return decide_commit(mm, pages, false);
+}
+
+SEC("fmod_ret/security_vm_enough_memory_mm")
+int BPF_PROG(mg_vm_enough_kfunc, struct mm_struct *mm, long pages, int ret)
+{
+	if (ret)
+		return ret;
+	return decide_commit(mm, pages, true);
 }
 
 /*
@@ -359,32 +469,42 @@ static __always_inline bool syscall_args(long nr_a, long nr_b, __u64 *arg0, __u6
 #define MG_NR_PKEY_MPROTECT -1
 #endif
 
-SEC("fmod_ret/security_mmap_file")
-int BPF_PROG(mg_mmap_file, struct file *file, unsigned long prot, unsigned long flags, int ret)
+static __always_inline int decide_mmap(unsigned long prot, unsigned long flags, bool kfuncs)
 {
-	struct task_struct *task;
 	__u64 addr, len;
 
-	if (ret)
-		return ret;
 	if (!(prot & MG_PROT_WRITE) || (flags & MG_MAP_TYPE) != MG_MAP_PRIVATE ||
 	    !(flags & MG_MAP_NORESERVE))
 		return 0;
 	if (!syscall_args(MG_NR_MMAP, MG_NR_MMAP, &addr, &len))
 		return 0;
-	task = bpf_get_current_task_btf();
-	return decide_commit(task->mm, (len + (1 << page_shift) - 1) >> page_shift);
+	return decide_commit(bpf_get_current_task_btf()->mm,
+			     (len + (1 << page_shift) - 1) >> page_shift, kfuncs);
 }
 
-SEC("fmod_ret/security_file_mprotect")
-int BPF_PROG(mg_mprotect, struct vm_area_struct *vma, unsigned long reqprot, unsigned long prot,
+SEC("fmod_ret/security_mmap_file")
+int BPF_PROG(mg_mmap_file, struct file *file, unsigned long prot, unsigned long flags, int ret)
+{
+	if (ret)
+		return ret;
+	return decide_mmap(prot, flags, false);
+}
+
+SEC("fmod_ret/security_mmap_file")
+int BPF_PROG(mg_mmap_file_kfunc, struct file *file, unsigned long prot, unsigned long flags,
 	     int ret)
+{
+	if (ret)
+		return ret;
+	return decide_mmap(prot, flags, true);
+}
+
+static __always_inline int decide_mprotect(struct vm_area_struct *vma, unsigned long prot,
+					   bool kfuncs)
 {
 	unsigned long vm_flags = BPF_CORE_READ(vma, vm_flags);
 	__u64 start, len, end, vm_start, vm_end;
 
-	if (ret)
-		return ret;
 	/* Only what the kernel will not charge itself: private, newly writable, NORESERVE. */
 	if (!(prot & MG_PROT_WRITE) || (vm_flags & (MG_VM_WRITE | MG_VM_SHARED)) ||
 	    !(vm_flags & MG_VM_NORESERVE))
@@ -400,7 +520,73 @@ int BPF_PROG(mg_mprotect, struct vm_area_struct *vma, unsigned long reqprot, uns
 		end = vm_end;
 	if (end <= start)
 		return 0;
-	return decide_commit(BPF_CORE_READ(vma, vm_mm), (end - start) >> page_shift);
+	return decide_commit(BPF_CORE_READ(vma, vm_mm), (end - start) >> page_shift, kfuncs);
+}
+
+SEC("fmod_ret/security_file_mprotect")
+int BPF_PROG(mg_mprotect, struct vm_area_struct *vma, unsigned long reqprot, unsigned long prot,
+	     int ret)
+{
+	if (ret)
+		return ret;
+	return decide_mprotect(vma, prot, false);
+}
+
+SEC("fmod_ret/security_file_mprotect")
+int BPF_PROG(mg_mprotect_kfunc, struct vm_area_struct *vma, unsigned long reqprot,
+	     unsigned long prot, int ret)
+{
+	if (ret)
+		return ret;
+	return decide_mprotect(vma, prot, true);
+}
+
+/*
+ * Re-read the calling mm's share when a syscall that can release commit
+ * returns, so a release counts at once and no denial ever needs to re-read
+ * the container's other address spaces.
+ */
+static __always_inline void settle_current(void)
+{
+	struct mm_struct *mm = bpf_get_current_task_btf()->mm;
+	__u64 key = (__u64)mm;
+	struct mg_stats *stats;
+	struct mg_mm *entry;
+
+	entry = bpf_map_lookup_elem(&mg_mms, &key);
+	if (!entry)
+		return;
+	stats = bpf_map_lookup_elem(&mg_stats, &entry->cgroup_id);
+	if (stats)
+		set_share(entry, stats, mm_commit_pages(mm));
+}
+
+SEC("fexit/__x64_sys_munmap")
+int BPF_PROG(mg_munmap_exit)
+{
+	settle_current();
+	return 0;
+}
+
+SEC("fexit/__x64_sys_brk")
+int BPF_PROG(mg_brk_exit)
+{
+	settle_current();
+	return 0;
+}
+
+SEC("fexit/__x64_sys_mremap")
+int BPF_PROG(mg_mremap_exit)
+{
+	settle_current();
+	return 0;
+}
+
+SEC("fexit/__x64_sys_mprotect")
+int BPF_PROG(mg_mprotect_exit)
+{
+	settle_current();
+	return 0;
 }
 
 /* An address space is gone: its share of the commit goes with it. */
@@ -422,67 +608,102 @@ int BPF_PROG(mg_exit_mmap, struct mm_struct *mm)
 }
 
 /*
- * fork copied the parent's commit into a new mm, charging each copied
- * mapping against the parent: count the child from its own counters and
- * settle the parent's share again.
+ * The point of no return of an exec: the new mm is in place and nothing of
+ * the new program is mapped yet.  Inside a container under policy, this is
+ * where a runtime helper becomes the workload.
+ */
+SEC("fexit/begin_new_exec")
+int BPF_PROG(mg_exec, struct linux_binprm *bprm, int ret)
+{
+	struct mm_struct *mm = bpf_get_current_task_btf()->mm;
+	struct mg_policy *policy;
+	struct mg_stats *stats;
+	__u64 cgroup_id = 0;
+
+	if (ret || !mm)
+		return 0;
+	policy = find_policy(&cgroup_id);
+	if (!policy)
+		return 0;
+	stats = bpf_map_lookup_elem(&mg_stats, &cgroup_id);
+	if (stats)
+		track_mm(mm, cgroup_id, stats);
+	return 0;
+}
+
+/*
+ * A fork of a governed mm is governed.  fork copied the parent's commit
+ * into the new mm, charging each copied mapping against the parent: count
+ * the child from its own counters and settle the parent's share again.
  */
 SEC("tp_btf/sched_process_fork")
 int BPF_PROG(mg_fork, struct task_struct *parent, struct task_struct *child)
 {
 	struct mm_struct *parent_mm = BPF_CORE_READ(parent, mm);
 	struct mm_struct *child_mm = BPF_CORE_READ(child, mm);
-	struct mg_policy *policy;
-	struct mg_stats *stats;
-	struct mg_mm *entry;
-	__u64 cgroup_id = 0;
-	__u64 key;
+	struct governed gov;
 
 	if (!child_mm || child_mm == parent_mm)
 		return 0;
-	policy = find_policy(&cgroup_id);
-	if (!policy || !policy->commit_limit)
+	if (!governed(parent_mm, &gov))
 		return 0;
-	stats = bpf_map_lookup_elem(&mg_stats, &cgroup_id);
-	if (!stats)
+	if (gov.entry)
+		set_share(gov.entry, gov.stats, mm_commit_pages(parent_mm));
+	track_mm(child_mm, gov.cgroup_id, gov.stats);
+	return 0;
+}
+
+/* A cgroup under policy was removed: the next hook run prunes its entries. */
+SEC("tp_btf/cgroup_rmdir")
+int BPF_PROG(mg_cgroup_rmdir, struct cgroup *cgrp, const char *path)
+{
+	__u64 id = BPF_CORE_READ(cgrp, kn, id);
+	struct mg_globals *g;
+
+	if (!bpf_map_lookup_elem(&mg_policies, &id))
 		return 0;
-	key = (__u64)parent_mm;
-	entry = bpf_map_lookup_elem(&mg_mms, &key);
-	if (entry && entry->cgroup_id == cgroup_id)
-		set_share(entry, stats, mm_commit_pages(parent_mm));
-	entry = track_mm((__u64)child_mm, cgroup_id);
-	if (entry)
-		set_share(entry, stats, mm_commit_pages(child_mm));
+	if (bpf_map_push_elem(&mg_dead, &id, 0)) {
+		g = globals();
+		if (g)
+			__sync_fetch_and_add(&g->dead_dropped, 1);
+	}
 	return 0;
 }
 
 /* Attached to each container cgroup with a fork gate (cgroup-scoped). */
-SEC("lsm_cgroup/task_alloc")
-int BPF_PROG(mg_task_alloc, struct task_struct *task, unsigned long clone_flags)
+static __always_inline int decide_fork(bool kfuncs)
 {
-	struct mg_policy *policy;
-	struct mg_stats *stats;
-	__u64 cgroup_id = 0;
+	struct governed gov;
 	__s64 in_use;
 	bool audit;
 
-	policy = find_policy(&cgroup_id);
-	if (!policy || !policy->fork_gate)
+	/* The runtime's helpers (runc init's Go threads) are not refused at start. */
+	if (!governed(bpf_get_current_task_btf()->mm, &gov) || !gov.policy->fork_gate)
 		return 1;
-	stats = bpf_map_lookup_elem(&mg_stats, &cgroup_id);
-	if (!stats)
-		return 1;
-	in_use = in_use_pages(policy->level);
-	if (in_use < (__s64)(policy->fork_gate >> page_shift)) {
-		__sync_fetch_and_add(&stats->fork_allowed, 1);
+	in_use = in_use_pages(gov.policy->level, kfuncs);
+	if (in_use < (__s64)(gov.policy->fork_gate >> page_shift)) {
+		__sync_fetch_and_add(&gov.stats->fork_allowed, 1);
 		return 1;
 	}
-	audit = policy->flags & MG_AUDIT;
-	record(stats, cgroup_id, MG_KIND_FORK, 0, in_use, policy->fork_gate, audit);
+	audit = gov.policy->flags & MG_AUDIT;
+	record(gov.stats, gov.cgroup_id, MG_KIND_FORK, 0, in_use, gov.policy->fork_gate, audit);
 	if (audit) {
-		__sync_fetch_and_add(&stats->fork_audited, 1);
+		__sync_fetch_and_add(&gov.stats->fork_audited, 1);
 		return 1;
 	}
-	__sync_fetch_and_add(&stats->fork_denied, 1);
+	__sync_fetch_and_add(&gov.stats->fork_denied, 1);
 	bpf_set_retval(-EAGAIN);
 	return 0;
+}
+
+SEC("lsm_cgroup/task_alloc")
+int BPF_PROG(mg_task_alloc, struct task_struct *task, unsigned long clone_flags)
+{
+	return decide_fork(false);
+}
+
+SEC("lsm_cgroup/task_alloc")
+int BPF_PROG(mg_task_alloc_kfunc, struct task_struct *task, unsigned long clone_flags)
+{
+	return decide_fork(true);
 }

@@ -12,7 +12,7 @@
 #endif
 
 #define MG_PIN_DIR "/sys/fs/bpf/memgate"
-#define MG_LAYOUT_VERSION 1
+#define MG_LAYOUT_VERSION 2
 
 #define MG_MAX_CGROUPS 4096	/* containers under policy at once */
 #define MG_MAX_MMS 32768	/* address spaces tracked for commit accounting */
@@ -62,10 +62,17 @@ struct mg_stats {
 	struct mg_denial last_denial;
 };
 
-/* memgate_mms: mm_struct address -> what it adds to its cgroup's commit. */
+/*
+ * memgate_mms: mm_struct address -> the container governing it, and what it
+ * adds to that container's commit.  An address space is governed from the
+ * exec that created it inside a container under policy, and every fork of a
+ * governed one is governed too.  The runtime's helpers (runc or crun init,
+ * the init of runc exec) never exec'd inside the container, so they have no
+ * entry until they exec the workload.
+ */
 struct mg_mm {
-	__u64 cgroup_id;
-	__s64 pages;
+	__u64 cgroup_id; /* the policy's cgroup */
+	__s64 pages;	 /* data_vm + stack_vm, plus charges allowed but not yet mapped */
 };
 
 /* memgate_containers: container id -> cgroup, so poststop finds its entry. */
@@ -82,8 +89,20 @@ struct mg_container {
 struct mg_globals {
 	__u64 layout_version;
 	__u64 events_dropped; /* ring buffer full */
-	__u64 mms_untracked;  /* memgate_mms full: accounting skipped */
+	/*
+	 * memgate_mms was full when a governed address space had to be added.
+	 * From then on every address space in a container is governed, helpers
+	 * included: nothing the workload starts can slip out.
+	 */
+	__u64 mms_untracked;
+	__u64 dead_dropped; /* memgate_dead full: the next hook prunes by a full scan */
 };
+
+/*
+ * memgate_dead: ids of removed cgroups that had a policy, queued by the
+ * programs for the next hook run to prune (a start that failed after the
+ * hook ran gets no poststop).  memgate_names: cgroup id -> container key.
+ */
 
 /* One record in the memgate_events ring buffer. */
 struct mg_event {

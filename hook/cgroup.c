@@ -71,12 +71,15 @@ int mg_cgroup_path_parse(const char *proc_cgroup, char *path, size_t size, struc
 	return mg_fail(err, ENOENT, "the process is in no cgroup v2 (no \"0::\" line)");
 }
 
+/* A cgroup2 file handle is the cgroup's 64-bit id (FILEID_KERNFS). */
+struct cgroup_handle {
+	struct file_handle fh;
+	uint64_t id;
+};
+
 static int cgroup_id_of(const char *dir, uint64_t *id, struct mg_error *err)
 {
-	struct {
-		struct file_handle fh;
-		uint64_t id;
-	} handle = { .fh.handle_bytes = sizeof(uint64_t) };
+	struct cgroup_handle handle = { .fh.handle_bytes = sizeof(uint64_t) };
 	int mount_id;
 
 	if (name_to_handle_at(AT_FDCWD, dir, &handle.fh, &mount_id, 0) < 0)
@@ -85,19 +88,45 @@ static int cgroup_id_of(const char *dir, uint64_t *id, struct mg_error *err)
 	return 0;
 }
 
-int mg_cgroup_of_pid(pid_t pid, struct mg_cgroup *cg, struct mg_error *err)
+/* The cgroup2 mount point, as this process sees it. */
+static int cgroup2_mount(char *mount, size_t size, struct mg_error *err)
 {
 	_cleanup_free_ char *mountinfo = NULL;
+	int ret;
+
+	ret = mg_read_file("/proc/self/mountinfo", 1 << 20, &mountinfo, err);
+	if (ret < 0)
+		return ret;
+	return mg_cgroup2_mount_parse(mountinfo, mount, size, err);
+}
+
+bool mg_cgroup_alive(uint64_t id)
+{
+	struct cgroup_handle handle = { .fh.handle_bytes = sizeof(uint64_t), .fh.handle_type = 1,
+					.id = id };
+	_cleanup_close_ int mount_fd = -1, fd = -1;
+	struct mg_error ignored;
+	char mount[4096];
+
+	/* When it can not tell, it is alive: never forget a policy on a guess. */
+	if (cgroup2_mount(mount, sizeof(mount), &ignored) < 0)
+		return true;
+	mount_fd = open(mount, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (mount_fd < 0)
+		return true;
+	fd = open_by_handle_at(mount_fd, &handle.fh, O_RDONLY | O_CLOEXEC);
+	return fd >= 0 || (errno != ESTALE && errno != ENOENT);
+}
+
+int mg_cgroup_of_pid(pid_t pid, struct mg_cgroup *cg, struct mg_error *err)
+{
 	_cleanup_free_ char *proc_cgroup = NULL;
 	char file[64], mount[4096], rel[4096];
 	int ret;
 
 	if (pid <= 0)
 		return mg_fail(err, EINVAL, "OCI state: \"pid\" is missing; expected the container's pid at this stage");
-	ret = mg_read_file("/proc/self/mountinfo", 1 << 20, &mountinfo, err);
-	if (ret < 0)
-		return ret;
-	ret = mg_cgroup2_mount_parse(mountinfo, mount, sizeof(mount), err);
+	ret = cgroup2_mount(mount, sizeof(mount), err);
 	if (ret < 0)
 		return ret;
 	snprintf(file, sizeof(file), "/proc/%d/cgroup", pid);

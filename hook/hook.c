@@ -106,6 +106,22 @@ static bool policy_empty(const struct mg_policy *policy)
 	return !(policy->commit_limit || policy->pressure_gate || policy->fork_gate);
 }
 
+/*
+ * Every hook run prunes what failed starts and lost poststops left behind.
+ * This one is for runs that touch no policy: it never fails a start.
+ */
+static void prune_quietly(void)
+{
+	struct mg_shared shared __attribute__((cleanup(mg_shared_close))) = MG_SHARED_INIT;
+	struct mg_error ignored;
+
+	if (!mg_shared_exists() || mg_shared_lock(&shared, &ignored) < 0 ||
+	    mg_shared_open(&shared, false, &ignored) < 0)
+		return;
+	mg_shared_prune(&shared);
+	mg_shared_release_if_unused(&shared, &ignored);
+}
+
 static int start(const struct mg_state *state, const struct mg_policy_spec *spec,
 		 const struct mg_config *cfg, struct mg_error *err)
 {
@@ -141,8 +157,10 @@ static int start(const struct mg_state *state, const struct mg_policy_spec *spec
 	/* Nothing to enforce (mode or on-unsupported alone, or all refused): no BPF to touch. */
 	mg_shared_support(&support, false);
 	ret = check_support(&policy, spec, &support, err);
-	if (ret < 0 || policy_empty(&policy))
+	if (ret < 0 || policy_empty(&policy)) {
+		prune_quietly();
 		return ret;
+	}
 	cgroup_fd = open(cg.path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (cgroup_fd < 0)
 		return mg_fail_errno(err, errno, "cannot open cgroup %s", cg.path);
@@ -153,6 +171,7 @@ static int start(const struct mg_state *state, const struct mg_policy_spec *spec
 	ret = mg_shared_open(&shared, true, err);
 	if (ret < 0)
 		goto release;
+	mg_shared_prune(&shared);
 	mg_shared_support(&support, true);
 	ret = check_support(&policy, spec, &support, err);
 	if (ret < 0 || policy_empty(&policy))
@@ -183,6 +202,7 @@ static int stop(const struct mg_state *state, struct mg_error *err)
 	ret = mg_shared_open(&shared, false, err);
 	if (ret < 0)
 		return ret;
+	mg_shared_prune(&shared);
 	ret = mg_shared_remove(&shared, state->id, err);
 	if (ret < 0)
 		return ret;
@@ -228,13 +248,16 @@ static int run(int argc, char **argv, struct mg_error *err)
 	if (ret < 0 && !spec.present) {
 		mg_error_prefix(err, "container %s sets no knob, so this is ignored", state.id);
 		report(LOG_WARNING, err->msg);
+		prune_quietly();
 		return 0;
 	}
 	if (ret < 0)
 		return ret;
 	mg_config_defaults(&cfg, &spec);
-	if (!spec.present)
+	if (!spec.present) {
+		prune_quietly();
 		return 0;
+	}
 	return start(&state, &spec, &cfg, err);
 }
 

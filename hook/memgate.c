@@ -362,31 +362,12 @@ static int cmd_probe(int argc, char **argv, struct mg_error *err)
 	return 0;
 }
 
-/* A cgroup is alive while its id still opens through the cgroup2 mount. */
-static bool cgroup_alive(int mount_fd, uint64_t id)
-{
-	struct {
-		struct file_handle fh;
-		uint64_t id;
-	} handle = { .fh.handle_bytes = sizeof(uint64_t), .fh.handle_type = 1, .id = id };
-	int fd = open_by_handle_at(mount_fd, &handle.fh, O_RDONLY);
-
-	if (fd >= 0) {
-		close(fd);
-		return true;
-	}
-	return errno != ESTALE && errno != ENOENT;
-}
-
 static int cmd_gc(int argc, char **argv, struct mg_error *err)
 {
 	static const char *const known[] = { "--all", NULL };
 	struct mg_shared s __attribute__((cleanup(mg_shared_close))) = MG_SHARED_INIT;
 	_cleanup_free_ struct entry *list = NULL;
-	_cleanup_free_ char *mountinfo = NULL;
-	_cleanup_close_ int mount_fd = -1;
 	bool all = has_flag(argc, argv, "--all");
-	char mount[4096];
 	size_t n = 0, removed = 0;
 	int ret;
 
@@ -408,17 +389,11 @@ static int cmd_gc(int argc, char **argv, struct mg_error *err)
 	ret = mg_shared_open(&s, false, err);
 	if (ret < 0)
 		return ret;
-	if (mg_read_file("/proc/self/mountinfo", 1 << 20, &mountinfo, err) < 0 ||
-	    mg_cgroup2_mount_parse(mountinfo, mount, sizeof(mount), err) < 0)
-		return -err->code;
-	mount_fd = open(mount, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (mount_fd < 0)
-		return mg_fail_errno(err, errno, "cannot open %s", mount);
 	ret = collect(&s, &list, &n);
 	if (ret < 0)
 		return mg_fail(err, -ret, "cannot read memgate's maps");
 	for (size_t i = 0; i < n; i++) {
-		if (cgroup_alive(mount_fd, list[i].cgroup_id))
+		if (mg_cgroup_alive(list[i].cgroup_id))
 			continue;
 		printf("memgate: removing %s (cgroup %" PRIu64 " is gone)\n", list[i].id, list[i].cgroup_id);
 		ret = mg_shared_remove(&s, list[i].id, err);

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
 #include "mg_cgroup.h"
@@ -120,6 +121,44 @@ static void probe_one(enum mg_probe which, struct mg_probe_result *r)
 					       : "attached but never called");
 out:
 	probe_bpf__destroy(skel);
+}
+
+static bool kallsyms_has(const char *name)
+{
+	_cleanup_fclose_ FILE *f = fopen("/proc/kallsyms", "re");
+	char line[512], sym[256];
+
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "%*s %*s %255s", sym) == 1 && !strcmp(sym, name))
+			return true;
+	return false;
+}
+
+enum mg_memcg_source mg_probe_memcg_source(void)
+{
+	static const char *const kfuncs[] = { "bpf_get_mem_cgroup", "bpf_put_mem_cgroup",
+					      "bpf_mem_cgroup_usage", "bpf_mem_cgroup_page_state",
+					      "bpf_cgroup_ancestor", "bpf_cgroup_release" };
+	libbpf_print_fn_t old = libbpf_set_print(quiet);
+	struct btf *btf = btf__load_vmlinux_btf();
+	bool all = btf != NULL;
+
+	libbpf_set_print(old);
+	for (size_t i = 0; all && i < sizeof(kfuncs) / sizeof(kfuncs[0]); i++)
+		all = btf__find_by_name_kind(btf, kfuncs[i], BTF_KIND_FUNC) > 0;
+	btf__free(btf);
+	if (all)
+		return MG_MEMCG_KFUNCS;
+	return kallsyms_has("mem_cgroup_stats_index") ? MG_MEMCG_CORE_COMPACT : MG_MEMCG_CORE_ITEM;
+}
+
+const char *mg_memcg_source_name(enum mg_memcg_source source)
+{
+	switch (source) {
+	case MG_MEMCG_KFUNCS: return "memcg kfuncs (bpf_mem_cgroup_usage, bpf_mem_cgroup_page_state)";
+	case MG_MEMCG_CORE_COMPACT: return "CO-RE reads of struct mem_cgroup, stats through mem_cgroup_stats_index (6.11+)";
+	default: return "CO-RE reads of struct mem_cgroup, stats indexed by item";
+	}
 }
 
 void mg_probe_all(struct mg_probe_result results[MG_PROBE_COUNT])

@@ -15,6 +15,7 @@
 
 #include "mg_cgroup.h"
 #include "mg_cleanup.h"
+#include "mg_probe.h"
 #include "mg_shared.h"
 #include "memgate.skel.h"
 
@@ -32,6 +33,8 @@ static const struct {
 	{ "containers", offsetof(struct mg_shared, containers) },
 	{ "globals", offsetof(struct mg_shared, globals) },
 	{ "events", offsetof(struct mg_shared, events) },
+	{ "names", offsetof(struct mg_shared, names) },
+	{ "dead", offsetof(struct mg_shared, dead) },
 };
 
 #define SHARED_FD(s, i) (*(int *)((char *)(s) + shared_maps[i].offset))
@@ -133,16 +136,28 @@ static int pin_link(struct bpf_link *link, const char *dir, const char *name, st
 	return 0;
 }
 
-static struct memgate_bpf *open_and_load(bool with_lsm_cgroup, int *load_err)
+static struct memgate_bpf *open_and_load(bool memcg_kfuncs, bool with_lsm_cgroup, int *load_err)
 {
 	struct memgate_bpf *skel = memgate_bpf__open();
+	struct bpf_program *core[] = { skel ? skel->progs.mg_vm_enough : NULL,
+				       skel ? skel->progs.mg_mmap_file : NULL,
+				       skel ? skel->progs.mg_mprotect : NULL };
+	struct bpf_program *kfunc[] = { skel ? skel->progs.mg_vm_enough_kfunc : NULL,
+					skel ? skel->progs.mg_mmap_file_kfunc : NULL,
+					skel ? skel->progs.mg_mprotect_kfunc : NULL };
 
 	if (!skel) {
 		*load_err = -errno;
 		return NULL;
 	}
 	skel->rodata->page_shift = __builtin_ctzl(sysconf(_SC_PAGESIZE));
-	bpf_program__set_autoload(skel->progs.mg_task_alloc, with_lsm_cgroup);
+	/* One variant of each decision program: the memcg measure differs. */
+	for (size_t i = 0; i < sizeof(core) / sizeof(core[0]); i++) {
+		bpf_program__set_autoload(core[i], !memcg_kfuncs);
+		bpf_program__set_autoload(kfunc[i], memcg_kfuncs);
+	}
+	bpf_program__set_autoload(skel->progs.mg_task_alloc, with_lsm_cgroup && !memcg_kfuncs);
+	bpf_program__set_autoload(skel->progs.mg_task_alloc_kfunc, with_lsm_cgroup && memcg_kfuncs);
 	*load_err = memgate_bpf__load(skel);
 	if (*load_err) {
 		memgate_bpf__destroy(skel);
@@ -153,16 +168,25 @@ static struct memgate_bpf *open_and_load(bool with_lsm_cgroup, int *load_err)
 
 static int build_tree(struct memgate_bpf *skel, const char *dir, struct mg_error *err)
 {
+	bool kfuncs = bpf_program__fd(skel->progs.mg_vm_enough_kfunc) >= 0;
 	struct {
 		struct bpf_program *prog;
 		const char *name;
 	} globals_progs[] = {
-		{ skel->progs.mg_vm_enough, "vm_enough" },
-		{ skel->progs.mg_mmap_file, "mmap_file" },
-		{ skel->progs.mg_mprotect, "mprotect" },
+		{ kfuncs ? skel->progs.mg_vm_enough_kfunc : skel->progs.mg_vm_enough, "vm_enough" },
+		{ kfuncs ? skel->progs.mg_mmap_file_kfunc : skel->progs.mg_mmap_file, "mmap_file" },
+		{ kfuncs ? skel->progs.mg_mprotect_kfunc : skel->progs.mg_mprotect, "mprotect" },
+		{ skel->progs.mg_munmap_exit, "munmap_exit" },
+		{ skel->progs.mg_brk_exit, "brk_exit" },
+		{ skel->progs.mg_mremap_exit, "mremap_exit" },
+		{ skel->progs.mg_mprotect_exit, "mprotect_exit" },
 		{ skel->progs.mg_exit_mmap, "exit_mmap" },
+		{ skel->progs.mg_exec, "exec" },
 		{ skel->progs.mg_fork, "fork" },
+		{ skel->progs.mg_cgroup_rmdir, "cgroup_rmdir" },
 	};
+	struct bpf_program *task_alloc =
+		kfuncs ? skel->progs.mg_task_alloc_kfunc : skel->progs.mg_task_alloc;
 	struct {
 		struct bpf_map *map;
 		const char *name;
@@ -170,6 +194,7 @@ static int build_tree(struct memgate_bpf *skel, const char *dir, struct mg_error
 		{ skel->maps.mg_policies, "policies" }, { skel->maps.mg_stats, "stats" },
 		{ skel->maps.mg_mms, "mms" },		{ skel->maps.mg_containers, "containers" },
 		{ skel->maps.mg_globals, "globals" },	{ skel->maps.mg_events, "events" },
+		{ skel->maps.mg_names, "names" }, { skel->maps.mg_dead, "dead" },
 	};
 	struct mg_globals g = { .layout_version = MG_LAYOUT_VERSION };
 	char path[512];
@@ -201,9 +226,9 @@ static int build_tree(struct memgate_bpf *skel, const char *dir, struct mg_error
 		if (ret < 0)
 			return ret;
 	}
-	if (bpf_program__fd(skel->progs.mg_task_alloc) >= 0) {
+	if (bpf_program__fd(task_alloc) >= 0) {
 		snprintf(path, sizeof(path), "%s/progs/task_alloc", dir);
-		ret = bpf_program__pin(skel->progs.mg_task_alloc, path);
+		ret = bpf_program__pin(task_alloc, path);
 		if (ret < 0)
 			return mg_fail_errno(err, -ret, "cannot pin %s", path);
 	}
@@ -216,14 +241,16 @@ static int load_and_pin(struct mg_error *err)
 	struct memgate_bpf *skel;
 	char staging[256];
 	int load_err, ret;
+	bool kfuncs;
 
 	ret = ensure_bpffs(err);
 	if (ret < 0)
 		return ret;
 	remove_stale_trees();
-	skel = open_and_load(true, &load_err);
+	kfuncs = mg_probe_memcg_source() == MG_MEMCG_KFUNCS;
+	skel = open_and_load(kfuncs, true, &load_err);
 	if (!skel) /* No lsm_cgroup here: commit limits can still work. */
-		skel = open_and_load(false, &load_err);
+		skel = open_and_load(kfuncs, false, &load_err);
 	if (!skel)
 		return mg_fail_errno(err, -load_err,
 				     "cannot load memgate's BPF programs (see `memgate probe`)");
@@ -328,24 +355,48 @@ static int attach_fork_gate(uint64_t cgroup_id, int cgroup_fd, __u64 *link_id,
 
 void mg_shared_forget_cgroup(struct mg_shared *s, uint64_t cgroup_id)
 {
-	__u64 key, next, *prev = NULL;
-	struct mg_mm entry;
+	struct mg_container_key key;
+	struct mg_container container;
 	char path[512];
 
+	/*
+	 * Its address spaces leave memgate_mms at exit_mmap, and one that
+	 * moved elsewhere is no longer governed once the policy is gone: no
+	 * walk over other containers' entries.
+	 */
 	bpf_map_delete_elem(s->policies, &cgroup_id);
 	fork_link_path(cgroup_id, path, sizeof(path));
 	unlink(path);
-	/* Address spaces of the cgroup that never exited (moved away, or leaked). */
-	while (bpf_map_get_next_key(s->mms, prev, &next) == 0) {
-		if (bpf_map_lookup_elem(s->mms, &next, &entry) == 0 &&
-		    entry.cgroup_id == cgroup_id) {
-			bpf_map_delete_elem(s->mms, &next);
+	bpf_map_delete_elem(s->stats, &cgroup_id);
+	if (bpf_map_lookup_elem(s->names, &cgroup_id, &key) == 0) {
+		if (bpf_map_lookup_elem(s->containers, &key, &container) == 0 &&
+		    container.cgroup_id == cgroup_id)
+			bpf_map_delete_elem(s->containers, &key);
+		bpf_map_delete_elem(s->names, &cgroup_id);
+	}
+}
+
+void mg_shared_prune(struct mg_shared *s)
+{
+	struct mg_globals g;
+	__u64 id, next, *prev = NULL;
+	__u32 zero = 0;
+
+	while (bpf_map_lookup_and_delete_elem(s->dead, NULL, &id) == 0)
+		mg_shared_forget_cgroup(s, id);
+	if (bpf_map_lookup_elem(s->globals, &zero, &g) < 0 || !g.dead_dropped)
+		return;
+	/* The queue overflowed: look at every cgroup once, this time only. */
+	g.dead_dropped = 0;
+	bpf_map_update_elem(s->globals, &zero, &g, BPF_ANY);
+	while (bpf_map_get_next_key(s->names, prev, &next) == 0) {
+		if (!mg_cgroup_alive(next)) {
+			mg_shared_forget_cgroup(s, next);
 			continue; /* restart from prev: next is gone */
 		}
-		key = next;
-		prev = &key;
+		id = next;
+		prev = &id;
 	}
-	bpf_map_delete_elem(s->stats, &cgroup_id);
 }
 
 int mg_shared_add(struct mg_shared *s, const char *id, uint64_t cgroup_id, int cgroup_fd,
@@ -388,8 +439,18 @@ int mg_shared_add(struct mg_shared *s, const char *id, uint64_t cgroup_id, int c
 		ret = mg_fail_errno(err, errno, "cannot add to %s/maps/policies", MG_PIN_DIR);
 		goto undo;
 	}
+	if (bpf_map_update_elem(s->names, &cgroup_id, &key, BPF_ANY) < 0) {
+		ret = mg_fail_errno(err, errno, "cannot add to %s/maps/names", MG_PIN_DIR);
+		goto undo;
+	}
 	if (bpf_map_update_elem(s->containers, &key, &container, BPF_ANY) < 0) {
 		ret = mg_fail_errno(err, errno, "cannot add to %s/maps/containers", MG_PIN_DIR);
+		goto undo;
+	}
+	/* Removed before its policy was in place: the programs could not queue it. */
+	if (!mg_cgroup_alive(cgroup_id)) {
+		ret = mg_fail(err, ENOENT, "the container's cgroup %" PRIu64 " was removed during start",
+			      cgroup_id);
 		goto undo;
 	}
 	return 0;

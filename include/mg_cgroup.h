@@ -3,6 +3,7 @@
 #ifndef MG_CGROUP_H
 #define MG_CGROUP_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -22,6 +23,9 @@ int mg_cgroup_path_parse(const char *proc_cgroup, char *path, size_t size, struc
 
 /* The cgroup v2 of a live process. */
 int mg_cgroup_of_pid(pid_t pid, struct mg_cgroup *cg, struct mg_error *err);
+
+/* Whether the cgroup with this id still exists (true when that can not be told). */
+bool mg_cgroup_alive(uint64_t id);
 
 /* memory.max in bytes; 0 when "max" (no limit). Fails if the file is absent. */
 int mg_cgroup_memory_max(const struct mg_cgroup *cg, uint64_t *bytes, struct mg_error *err);

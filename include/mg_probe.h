@@ -15,6 +15,16 @@ struct mg_probe_result {
 	char why_not[256];    /* empty when it fires */
 };
 
+/* Where the pressure measure reads a container's memory in use from. */
+enum mg_memcg_source {
+	MG_MEMCG_KFUNCS,	/* the BPF memcg kfuncs (bpf_mem_cgroup_*), Linux 7.x */
+	MG_MEMCG_CORE_COMPACT,	/* CO-RE reads, stats slots through the kernel's index table (6.11+) */
+	MG_MEMCG_CORE_ITEM,	/* CO-RE reads, stats indexed by item (before 6.11) */
+};
+
+enum mg_memcg_source mg_probe_memcg_source(void);
+const char *mg_memcg_source_name(enum mg_memcg_source source);
+
 /* Try every mechanism in turn; never fails, a mechanism that can't is reported. */
 void mg_probe_all(struct mg_probe_result results[MG_PROBE_COUNT]);
 

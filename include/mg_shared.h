@@ -2,7 +2,7 @@
 /*
  * The state all containers share, pinned under MG_PIN_DIR:
  *
- *   maps/{policies,stats,mms,containers,globals,events}
+ *   maps/{policies,stats,mms,containers,names,globals,events,dead}
  *   progs/task_alloc            the lsm_cgroup program, attached per container
  *   links/{vm_enough,exit_mmap,fork}   the global attachments
  *   links/fork-gate-<cgroup id>        one per container with a fork gate
@@ -31,10 +31,12 @@ struct mg_shared {
 	int containers;
 	int globals;
 	int events;
+	int names;
+	int dead;
 	int lock;
 };
 
-#define MG_SHARED_INIT { -1, -1, -1, -1, -1, -1, -1 }
+#define MG_SHARED_INIT { -1, -1, -1, -1, -1, -1, -1, -1, -1 }
 
 /* What the running kernel can enforce, from what was loaded and attached. */
 struct mg_support {
@@ -65,8 +67,15 @@ int mg_shared_add(struct mg_shared *s, const char *id, uint64_t cgroup_id, int c
 /* Forget a container by id; a no-op when it has no entry. */
 int mg_shared_remove(struct mg_shared *s, const char *id, struct mg_error *err);
 
-/* Forget a cgroup and everything keyed by it. */
+/* Forget a cgroup and everything keyed by it, its container's entry included. */
 void mg_shared_forget_cgroup(struct mg_shared *s, uint64_t cgroup_id);
+
+/*
+ * Forget the cgroups removed since the last run, as the programs queued
+ * them: a failed start or a lost poststop leaves nothing once any hook runs.
+ * Costs one pop per removed cgroup, and no walk unless the queue overflowed.
+ */
+void mg_shared_prune(struct mg_shared *s);
 
 /* Unpin everything when no policy is left; the kernel then unloads it. */
 int mg_shared_release_if_unused(struct mg_shared *s, struct mg_error *err);

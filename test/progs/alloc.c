@@ -18,6 +18,11 @@
  *   alloc fork                    fork once: "fork ok" (exit 0) or "fork EAGAIN" (exit 1)
  *   alloc forkafter MIB           fork, malloc+touch MIB, fork again: prints "before: fork ..." and
  *                                 "after: fork ..." (the shell could not fork above a fork gate)
+ *   alloc forked MIB              a forked child renames itself, starts a session and runs "steps MIB"
+ *   alloc daemon MIB              the same in a grandchild whose parent exited (reparented)
+ *   alloc vfork PROG ARGS...      vfork, exec PROG ARGS in the child, wait; exit with its status
+ *   alloc join PROCS CMD ARGS...  write our pid to the cgroup.procs file PROCS, then run CMD ARGS
+ *                                 (any command above, or "exec PROG ARGS..." to exec PROG)
  */
 #include <errno.h>
 #include <pthread.h>
@@ -26,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -81,12 +87,74 @@ static bool try_fork(const char *label)
 	return true;
 }
 
+/* A child that tries to look like something else, then allocates. */
+static void renamed_steps(unsigned long mib)
+{
+	prctl(PR_SET_NAME, "renamed");
+	setsid();
+	printf("got %lu MiB\n", steps(mib, 0));
+}
+
+static int dispatch(int argc, char **argv);
+
 int main(int argc, char **argv)
+{
+	return dispatch(argc, argv);
+}
+
+static int dispatch(int argc, char **argv)
 {
 	const char *cmd = argc > 1 ? argv[1] : "";
 	unsigned long mib = arg(argv, 2, argc, 1);
 
 	setvbuf(stdout, NULL, _IONBF, 0);
+	if (!strcmp(cmd, "join") && argc > 3) {
+		FILE *procs = fopen(argv[2], "w");
+
+		if (!procs || fprintf(procs, "%d\n", getpid()) < 0 || fclose(procs)) {
+			printf("join %s: %s\n", argv[2], strerror(errno));
+			return 2;
+		}
+		return dispatch(argc - 2, argv + 2);
+	}
+	if (!strcmp(cmd, "exec") && argc > 2) {
+		execv(argv[2], argv + 2);
+		printf("exec %s: %s\n", argv[2], strerror(errno));
+		return 2;
+	}
+	if (!strcmp(cmd, "vfork") && argc > 2) {
+		int status;
+		pid_t child = vfork();
+
+		if (child == 0) {
+			execv(argv[2], argv + 2);
+			_exit(127);
+		}
+		if (child < 0 || waitpid(child, &status, 0) < 0)
+			return 2;
+		return WIFEXITED(status) ? WEXITSTATUS(status) : 2;
+	}
+	if (!strcmp(cmd, "forked") || !strcmp(cmd, "daemon")) {
+		int done[2], status;
+		pid_t child;
+		char c;
+
+		if (pipe(done) < 0)
+			return 2;
+		child = fork();
+		if (child == 0) {
+			if (!strcmp(cmd, "daemon") && fork() != 0)
+				_exit(0); /* the grandchild is reparented */
+			close(done[0]);
+			renamed_steps(mib);
+			_exit(0);
+		}
+		close(done[1]);
+		while (read(done[0], &c, 1) > 0) /* EOF: the allocating process is done */
+			;
+		waitpid(child, &status, 0);
+		return 0;
+	}
 	if (!strcmp(cmd, "steps")) {
 		printf("got %lu MiB\n", steps(mib, arg(argv, 3, argc, 0)));
 		return 0;
