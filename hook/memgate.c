@@ -325,6 +325,7 @@ static int cmd_probe(int argc, char **argv, struct mg_error *err)
 {
 	static const char *const known[] = { "--json", NULL };
 	struct mg_probe_result r[MG_PROBE_COUNT];
+	enum mg_memcg_source memcg;
 	struct utsname u;
 	int ret;
 
@@ -333,10 +334,13 @@ static int cmd_probe(int argc, char **argv, struct mg_error *err)
 		return ret;
 	uname(&u);
 	mg_probe_all(r);
+	memcg = mg_probe_memcg_source();
 	if (has_flag(argc, argv, "--json")) {
 		json_object *root = json_object_new_object(), *arr = json_object_new_array();
 
 		json_object_object_add(root, "kernel", json_object_new_string(u.release));
+		json_object_object_add(root, "memcg_measure",
+				       json_object_new_string(mg_memcg_source_id(memcg)));
 		for (int i = 0; i < MG_PROBE_COUNT; i++) {
 			json_object *o = json_object_new_object();
 
@@ -359,6 +363,8 @@ static int cmd_probe(int argc, char **argv, struct mg_error *err)
 		printf("%-11s %-30s %-6s %-8s %-6s %s\n", r[i].name, r[i].target, r[i].loads ? "yes" : "no",
 		       r[i].attaches ? "yes" : "no", r[i].fires ? "yes" : "no",
 		       r[i].fires ? r[i].used_for : r[i].why_not);
+	printf("memory in use (pressure-gate, fork-gate) is read through: %s\n",
+	       mg_memcg_source_name(memcg));
 	return 0;
 }
 

@@ -161,6 +161,15 @@ const char *mg_memcg_source_name(enum mg_memcg_source source)
 	}
 }
 
+const char *mg_memcg_source_id(enum mg_memcg_source source)
+{
+	switch (source) {
+	case MG_MEMCG_KFUNCS: return "kfuncs";
+	case MG_MEMCG_CORE_COMPACT: return "co-re-indexed";
+	default: return "co-re-item";
+	}
+}
+
 void mg_probe_all(struct mg_probe_result results[MG_PROBE_COUNT])
 {
 	libbpf_print_fn_t old = libbpf_set_print(quiet);

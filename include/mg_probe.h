@@ -24,6 +24,8 @@ enum mg_memcg_source {
 
 enum mg_memcg_source mg_probe_memcg_source(void);
 const char *mg_memcg_source_name(enum mg_memcg_source source);
+/* "kfuncs", "co-re-indexed" or "co-re-item", for JSON. */
+const char *mg_memcg_source_id(enum mg_memcg_source source);
 
 /* Try every mechanism in turn; never fails, a mechanism that can't is reported. */
 void mg_probe_all(struct mg_probe_result results[MG_PROBE_COUNT]);

@@ -213,3 +213,23 @@ make_big_file() {
 		done
 	done
 }
+
+@test "the in-use measure matches memory.current less file pages (within 8 MiB) with anon memory and page cache held" {
+	make_big_file
+	# Audit mode with the smallest gate: every commit records what memgate measured.
+	make_bundle m1 '{"memgate.io/mode": "audit", "memgate.io/pressure-gate": "4096"}' $((512 * MIB)) -- \
+		/bin/sh -c 'dd if=/data/big of=/dev/null bs=1M count=96 2>/dev/null; sleep 3; /alloc settle 64 600'
+	start_ctr m1
+	for _ in $(seq 300); do grep -q holding "$BUNDLES/m1.log" && break; sleep 0.1; done
+	grep -q holding "$BUNDLES/m1.log"
+	measured=$(memgate events --json | jq -s '[.[] | select(.comm == "alloc")] | last | .measured_bytes')
+	current=$(cat "$CGROUP_PARENT/m1/memory.current")
+	file=$(awk '$1 == "active_file" || $1 == "inactive_file" {s += $2} END {print s}' "$CGROUP_PARENT/m1/memory.stat")
+	anon=$(awk '$1 == "anon" {print $2}' "$CGROUP_PARENT/m1/memory.stat")
+	expected=$((current - file))
+	echo "measured $measured, memory.current $current, file LRU $file, anon $anon, expected $expected"
+	# The workload really holds both kinds of memory.
+	[ "$file" -ge $((64 * MIB)) ] && [ "$anon" -ge $((64 * MIB)) ]
+	diff=$((measured - expected))
+	[ "${diff#-}" -le $((8 * MIB)) ]
+}

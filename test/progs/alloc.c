@@ -18,6 +18,8 @@
  *   alloc fork                    fork once: "fork ok" (exit 0) or "fork EAGAIN" (exit 1)
  *   alloc forkafter MIB           fork, malloc+touch MIB, fork again: prints "before: fork ..." and
  *                                 "after: fork ..." (the shell could not fork above a fork gate)
+ *   alloc settle MIB SECS         malloc+touch MIB, then commit one more page (memgate measures
+ *                                 once more), print "holding" and sleep SECS
  *   alloc forked MIB              a forked child renames itself, starts a session and runs "steps MIB"
  *   alloc daemon MIB              the same in a grandchild whose parent exited (reparented)
  *   alloc vfork PROG ARGS...      vfork, exec PROG ARGS in the child, wait; exit with its status
@@ -153,6 +155,18 @@ static int dispatch(int argc, char **argv)
 		while (read(done[0], &c, 1) > 0) /* EOF: the allocating process is done */
 			;
 		waitpid(child, &status, 0);
+		return 0;
+	}
+	if (!strcmp(cmd, "settle")) {
+		char *p = malloc(mib * MIB);
+
+		if (!p)
+			return 1;
+		memset(p, 1, mib * MIB);
+		if (mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0) == MAP_FAILED)
+			return 1;
+		printf("holding\n");
+		sleep(arg(argv, 3, argc, 600));
 		return 0;
 	}
 	if (!strcmp(cmd, "steps")) {
