@@ -25,8 +25,8 @@ LDLIBS += -lbpf -lelf -lz -ljson-c
 BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -Ibpf -Ibpf/vmlinux/$(ARCH) -Wall
 
 LIB_SRCS := lib/error.c oci/state.c oci/spec.c oci/policy.c oci/config.c
-HOOK_SRCS := hook/hook.c hook/cgroup.c hook/shared.c hook/probe.c
-CLI_SRCS := hook/memgate.c hook/probe.c hook/cgroup.c hook/shared.c
+HOOK_SRCS := hook/hook.c hook/cgroup.c hook/shared.c hook/probe.c hook/monitor.c
+CLI_SRCS := hook/memgate.c hook/probe.c hook/cgroup.c hook/shared.c hook/monitor.c
 UNIT_SRCS := $(wildcard test/unit/test_*.c)
 
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
@@ -45,7 +45,7 @@ $(BUILD)/%.bpf.o: bpf/%.bpf.c bpf/*.h
 $(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
 	$(BPFTOOL) gen skeleton $< > $@
 
-$(BUILD)/%.o: %.c include/*.h bpf/*.h $(SKEL) $(BUILD)/probe.skel.h
+$(BUILD)/%.o: %.c include/*.h bpf/*.h $(SKEL) $(BUILD)/probe.skel.h $(BUILD)/monitor.skel.h
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
 

@@ -41,59 +41,8 @@ char LICENSE[] SEC("license") = "GPL";
 
 const volatile __u32 page_shift = 12;
 
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, MG_MAX_CGROUPS);
-	__type(key, __u64);
-	__type(value, struct mg_policy);
-} mg_policies SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, MG_MAX_CGROUPS);
-	__type(key, __u64);
-	__type(value, struct mg_stats);
-} mg_stats SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, MG_MAX_MMS);
-	__type(key, __u64);
-	__type(value, struct mg_mm);
-} mg_mms SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, MG_MAX_CGROUPS);
-	__type(key, struct mg_container_key);
-	__type(value, struct mg_container);
-} mg_containers SEC(".maps");
-
-/* Written and read by the hook only: which container a pruned cgroup was. */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, MG_MAX_CGROUPS);
-	__type(key, __u64);
-	__type(value, struct mg_container_key);
-} mg_names SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct mg_globals);
-} mg_globals SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, MG_EVENTS_BYTES);
-} mg_events SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_QUEUE);
-	__uint(max_entries, MG_MAX_CGROUPS);
-	__type(value, __u64);
-} mg_dead SEC(".maps");
+/* The maps, created by the monitor object and reused here (see maps.bpf.h). */
+#include "maps.bpf.h"
 
 /*
  * The memcg kfuncs of Linux 7.x.  Only the *_kfunc programs call them, and
@@ -650,23 +599,6 @@ int BPF_PROG(mg_fork, struct task_struct *parent, struct task_struct *child)
 	if (gov.entry)
 		set_share(gov.entry, gov.stats, mm_commit_pages(parent_mm));
 	track_mm(child_mm, gov.cgroup_id, gov.stats);
-	return 0;
-}
-
-/* A cgroup under policy was removed: the next hook run prunes its entries. */
-SEC("tp_btf/cgroup_rmdir")
-int BPF_PROG(mg_cgroup_rmdir, struct cgroup *cgrp, const char *path)
-{
-	__u64 id = BPF_CORE_READ(cgrp, kn, id);
-	struct mg_globals *g;
-
-	if (!bpf_map_lookup_elem(&mg_policies, &id))
-		return 0;
-	if (bpf_map_push_elem(&mg_dead, &id, 0)) {
-		g = globals();
-		if (g)
-			__sync_fetch_and_add(&g->dead_dropped, 1);
-	}
 	return 0;
 }
 

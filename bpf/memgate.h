@@ -12,7 +12,7 @@
 #endif
 
 #define MG_PIN_DIR "/sys/fs/bpf/memgate"
-#define MG_LAYOUT_VERSION 2
+#define MG_LAYOUT_VERSION 3
 
 #define MG_MAX_CGROUPS 4096	/* containers under policy at once */
 #define MG_MAX_MMS 32768	/* address spaces tracked for commit accounting */
@@ -21,7 +21,8 @@
 #define MG_ID_LEN 256		/* container ids longer than this are refused */
 
 enum mg_mode_flags {
-	MG_AUDIT = 1 << 0, /* record what would be denied, deny nothing */
+	MG_AUDIT = 1 << 0,   /* record what would be denied, deny nothing */
+	MG_MONITOR = 1 << 1, /* no knob: OOM kills, reclaim and usage recorded only */
 };
 
 /* memgate_policies: cgroup id -> policy, written by the hook only. */
@@ -37,6 +38,7 @@ enum mg_kind {
 	MG_KIND_COMMIT = 1,   /* commit limit */
 	MG_KIND_PRESSURE = 2, /* pressure gate */
 	MG_KIND_FORK = 3,     /* fork gate */
+	MG_KIND_OOM_KILL = 4, /* not a decision: the kernel's OOM killer took a victim */
 };
 
 struct mg_denial {
@@ -60,6 +62,11 @@ struct mg_stats {
 	__s64 committed_pages; /* sum of the tracked address spaces' commit */
 	__s64 committed_peak_pages;
 	struct mg_denial last_denial;
+	/* Written by the monitor programs (monitor.bpf.c). */
+	__u64 oom_kills;
+	__u64 reclaim_episodes; /* memcg limit reclaim, begin to end */
+	__u64 reclaim_ns;	/* total time in them */
+	struct mg_denial last_oom_kill; /* kind MG_KIND_OOM_KILL, pid and comm of the victim */
 };
 
 /*
@@ -96,6 +103,11 @@ struct mg_globals {
 	 */
 	__u64 mms_untracked;
 	__u64 dead_dropped; /* memgate_dead full: the next hook prunes by a full scan */
+	/*
+	 * 0 when the enforcement object (memgate.bpf.c) is loaded and attached,
+	 * else -errno of the step that failed: only the monitor runs then.
+	 */
+	__s64 enforce_error;
 };
 
 /*
@@ -104,7 +116,7 @@ struct mg_globals {
  * hook ran gets no poststop).  memgate_names: cgroup id -> container key.
  */
 
-/* One record in the memgate_events ring buffer. */
+/* One record in the memgate_events ring buffer: a denial or an OOM kill (d.kind). */
 struct mg_event {
 	__u64 cgroup_id;
 	struct mg_denial d;

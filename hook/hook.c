@@ -13,6 +13,7 @@
 #include <string.h>
 #include <syslog.h>
 #include <unistd.h>
+#include <bpf/libbpf.h>
 
 #include "mg_cgroup.h"
 #include "mg_cleanup.h"
@@ -65,12 +66,20 @@ static void report(int priority, const char *text)
 	syslog(priority, "%s", msg);
 }
 
+/* The knobs on-unsupported: warn dropped, and why: the hook's one warning line. */
+struct dropped {
+	int n;
+	const char *knob[3];
+	char why[3][256];
+};
+
 /*
  * A knob the kernel can not enforce fails the container, or with
- * memgate.io/on-unsupported: warn, is dropped with a warning.
+ * memgate.io/on-unsupported: warn, is dropped and noted in *dropped.
  */
 static int check_support(struct mg_policy *policy, const struct mg_policy_spec *spec,
-			 const struct mg_support *support, struct mg_error *err)
+			 const struct mg_support *support, struct dropped *dropped,
+			 struct mg_error *err)
 {
 	struct {
 		__u64 *value;
@@ -81,7 +90,6 @@ static int check_support(struct mg_policy *policy, const struct mg_policy_spec *
 		{ &policy->pressure_gate, support->commit, "pressure-gate", support->why_not_commit },
 		{ &policy->fork_gate, support->fork_gate, "fork-gate", support->why_not_fork },
 	};
-	char msg[MG_ERROR_LEN];
 
 	for (size_t i = 0; i < sizeof(knobs) / sizeof(knobs[0]); i++) {
 		if (!*knobs[i].value || knobs[i].supported)
@@ -92,16 +100,57 @@ static int check_support(struct mg_policy *policy, const struct mg_policy_spec *
 				       "this kernel: %s (set " MG_ANNOTATION_PREFIX
 				       "on-unsupported=warn to start anyway)",
 				       knobs[i].knob, knobs[i].why);
-		snprintf(msg, sizeof(msg),
-			 "annotation " MG_ANNOTATION_PREFIX "%s is not enforced on this kernel: %s",
-			 knobs[i].knob, knobs[i].why);
-		report(LOG_WARNING, msg);
+		if (dropped->n < 3) {
+			dropped->knob[dropped->n] = knobs[i].knob;
+			snprintf(dropped->why[dropped->n], sizeof(dropped->why[0]), "%s", knobs[i].why);
+			dropped->n++;
+		}
 		*knobs[i].value = 0;
 	}
 	return 0;
 }
 
+/* "annotations memgate.io/a and memgate.io/b are not enforced on this kernel: why; ..." */
+static size_t format_dropped(const struct dropped *d, char *buf, size_t size)
+{
+	size_t n = 0;
+
+	buf[0] = '\0';
+	for (int i = 0; i < d->n; i++) {
+		int same = 0, first = i;
+
+		/* Knobs that share a reason share a clause, written at its first knob. */
+		for (int j = 0; j < i; j++)
+			if (!strcmp(d->why[j], d->why[i])) {
+				first = j;
+				break;
+			}
+		if (first != i)
+			continue;
+		for (int j = i; j < d->n; j++)
+			same += !strcmp(d->why[j], d->why[i]);
+		n += snprintf(buf + n, n < size ? size - n : 0, "%sannotation%s ", n ? "; " : "",
+			      same > 1 ? "s" : "");
+		for (int j = i, k = 0; j < d->n; j++) {
+			if (strcmp(d->why[j], d->why[i]))
+				continue;
+			n += snprintf(buf + n, n < size ? size - n : 0, "%s" MG_ANNOTATION_PREFIX "%s",
+				      k == 0 ? "" : k + 1 == same ? " and " : ", ", d->knob[j]);
+			k++;
+		}
+		n += snprintf(buf + n, n < size ? size - n : 0,
+			      " %s not enforced on this kernel: %s", same > 1 ? "are" : "is", d->why[i]);
+	}
+	return n;
+}
+
 static bool policy_empty(const struct mg_policy *policy)
+{
+	return !(policy->commit_limit || policy->pressure_gate || policy->fork_gate ||
+		 (policy->flags & MG_MONITOR));
+}
+
+static bool knobs_empty(const struct mg_policy *policy)
 {
 	return !(policy->commit_limit || policy->pressure_gate || policy->fork_gate);
 }
@@ -122,6 +171,26 @@ static void prune_quietly(void)
 	mg_shared_release_if_unused(&shared, &ignored);
 }
 
+/* The one warning line of a start under on-unsupported: warn. */
+static void warn_dropped(const struct dropped *dropped, const struct mg_policy *policy,
+			 const char *monitor_why)
+{
+	char msg[MG_ERROR_LEN];
+	size_t n;
+
+	if (!dropped->n && !monitor_why)
+		return;
+	n = format_dropped(dropped, msg, sizeof(msg));
+	if (n >= sizeof(msg))
+		n = sizeof(msg) - 1;
+	if (monitor_why)
+		snprintf(msg + n, sizeof(msg) - n, "%smemgate can not run on this kernel (%s): the "
+			 "container starts unmonitored", n ? "; " : "", monitor_why);
+	else if (knobs_empty(policy))
+		snprintf(msg + n, sizeof(msg) - n, "; the container is monitored only");
+	report(LOG_WARNING, msg);
+}
+
 static int start(const struct mg_state *state, const struct mg_policy_spec *spec,
 		 const struct mg_config *cfg, struct mg_error *err)
 {
@@ -131,13 +200,14 @@ static int start(const struct mg_state *state, const struct mg_policy_spec *spec
 	struct mg_support support;
 	struct mg_policy policy;
 	struct mg_cgroup cg;
+	struct dropped dropped = {};
 	uint64_t memory_max = 0;
 	int ret;
 
 	ret = mg_cgroup_of_pid(state->pid, &cg, err);
 	if (ret < 0)
 		return ret;
-	if (spec->pressure_gate.kind || spec->fork_gate.kind) {
+	if (spec->mode != MG_MODE_MONITOR && (spec->pressure_gate.kind || spec->fork_gate.kind)) {
 		ret = mg_cgroup_memory_max(&cg, &memory_max, err);
 		if (ret < 0) {
 			mg_error_prefix(err, "the memory controller is not enabled for the container's cgroup");
@@ -154,9 +224,14 @@ static int start(const struct mg_state *state, const struct mg_policy_spec *spec
 		.flags = bytes.mode == MG_MODE_AUDIT ? MG_AUDIT : 0,
 		.level = cg.level,
 	};
+	/* Monitor mode records only: no knob applies, nothing needs a trampoline. */
+	if (spec->mode == MG_MODE_MONITOR)
+		policy = (struct mg_policy){ .flags = MG_MONITOR, .level = cg.level };
 	/* Nothing to enforce (mode or on-unsupported alone, or all refused): no BPF to touch. */
-	mg_shared_support(&support, false);
-	ret = check_support(&policy, spec, &support, err);
+	mg_shared_support(&support, NULL);
+	ret = check_support(&policy, spec, &support, &dropped, err);
+	if (ret == 0 && dropped.n && knobs_empty(&policy))
+		policy.flags |= MG_MONITOR; /* on-unsupported: warn falls back to monitoring */
 	if (ret < 0 || policy_empty(&policy)) {
 		prune_quietly();
 		return ret;
@@ -169,14 +244,25 @@ static int start(const struct mg_state *state, const struct mg_policy_spec *spec
 	if (ret < 0)
 		return ret;
 	ret = mg_shared_open(&shared, true, err);
+	if (ret < 0) {
+		/* warn keeps its promise even when nothing of memgate loads. */
+		if (spec->warn_unsupported && ret != -EPROTO) {
+			warn_dropped(&dropped, &policy, err->msg);
+			*err = (struct mg_error){};
+			ret = 0;
+		}
+		goto release;
+	}
+	mg_shared_prune(&shared);
+	mg_shared_support(&support, &shared);
+	ret = check_support(&policy, spec, &support, &dropped, err);
 	if (ret < 0)
 		goto release;
-	mg_shared_prune(&shared);
-	mg_shared_support(&support, true);
-	ret = check_support(&policy, spec, &support, err);
-	if (ret < 0 || policy_empty(&policy))
-		goto release;
+	if (dropped.n && knobs_empty(&policy))
+		policy.flags |= MG_MONITOR;
 	ret = mg_shared_add(&shared, state->id, cg.id, cgroup_fd, &policy, err);
+	if (ret == 0)
+		warn_dropped(&dropped, &policy, NULL);
 release:
 	/* Nothing half-done: no pins without a policy behind them. */
 	{
@@ -207,6 +293,13 @@ static int stop(const struct mg_state *state, struct mg_error *err)
 	if (ret < 0)
 		return ret;
 	return mg_shared_release_if_unused(&shared, err);
+}
+
+/* libbpf's diagnostics are for whoever debugs memgate, not for the runtime's stderr. */
+static int libbpf_to_syslog(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	vsyslog(LOG_DEBUG, fmt, ap);
+	return 0;
 }
 
 static int run(int argc, char **argv, struct mg_error *err)
@@ -268,6 +361,7 @@ int main(int argc, char **argv)
 
 	/* Connect to syslog now: once confined, the hook can not open a socket. */
 	openlog("memgate-hook", LOG_PID | LOG_NDELAY, LOG_DAEMON);
+	libbpf_set_print(libbpf_to_syslog);
 	/*
 	 * Before any input is read, so all parsing runs confined.  Confinement is
 	 * defence in depth: failing it must not block a container (a kernel

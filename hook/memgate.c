@@ -426,7 +426,7 @@ static void describe(const struct mg_policy_spec *spec, char *buf, size_t size)
 		if (sz)
 			v = sz->text;
 		else if (k == MG_KNOB_MODE)
-			v = spec->mode == MG_MODE_AUDIT ? "audit" : "enforce";
+			v = mg_mode_name(spec->mode);
 		else
 			v = spec->warn_unsupported ? "warn" : "fail";
 		n += snprintf(buf + n, size - n, "%s%s=%s", n ? " " : "", mg_knob_name(k), v);
@@ -546,7 +546,7 @@ static int cmd_validate(int argc, char **argv, struct mg_error *err)
 			n += snprintf(line + n, sizeof(line) - n, "%s%s", n ? "," : " (defaults: ",
 				      mg_knob_name(k));
 	printf("valid: mode=%s commit-limit=%" PRIu64 " pressure-gate=%" PRIu64 " fork-gate=%" PRIu64 "%s%s%s\n",
-	       bytes.mode == MG_MODE_AUDIT ? "audit" : "enforce", bytes.commit_limit, bytes.pressure_gate,
+	       mg_mode_name(bytes.mode), bytes.commit_limit, bytes.pressure_gate,
 	       bytes.fork_gate, spec.warn_unsupported ? " on-unsupported=warn" : "", line,
 	       line[0] ? ")" : "");
 	return 0;

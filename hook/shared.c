@@ -15,9 +15,11 @@
 
 #include "mg_cgroup.h"
 #include "mg_cleanup.h"
+#include "mg_monitor.h"
 #include "mg_probe.h"
 #include "mg_shared.h"
 #include "memgate.skel.h"
+#include "monitor.skel.h"
 
 #define BPFFS "/sys/fs/bpf"
 #define STAGING_PREFIX BPFFS "/memgate-staging-"
@@ -136,7 +138,21 @@ static int pin_link(struct bpf_link *link, const char *dir, const char *name, st
 	return 0;
 }
 
-static struct memgate_bpf *open_and_load(bool memcg_kfuncs, bool with_lsm_cgroup, int *load_err)
+/* The shared maps of both objects, in the same order; maps/<name> when pinned. */
+#define SHARED_MAPS(skel)                                                                          \
+	{ { (skel)->maps.mg_policies, "policies" },     { (skel)->maps.mg_stats, "stats" },       \
+	  { (skel)->maps.mg_mms, "mms" },               { (skel)->maps.mg_containers, "containers" }, \
+	  { (skel)->maps.mg_globals, "globals" },       { (skel)->maps.mg_events, "events" },     \
+	  { (skel)->maps.mg_names, "names" },           { (skel)->maps.mg_dead, "dead" } }
+
+struct named_map {
+	struct bpf_map *map;
+	const char *name;
+};
+
+/* The enforcement object, on the monitor's maps: one state for both. */
+static struct memgate_bpf *open_and_load(struct monitor_bpf *monitor, bool memcg_kfuncs,
+					 bool with_lsm_cgroup, int *load_err)
 {
 	struct memgate_bpf *skel = memgate_bpf__open();
 	struct bpf_program *core[] = { skel ? skel->progs.mg_vm_enough : NULL,
@@ -151,6 +167,17 @@ static struct memgate_bpf *open_and_load(bool memcg_kfuncs, bool with_lsm_cgroup
 		return NULL;
 	}
 	skel->rodata->page_shift = __builtin_ctzl(sysconf(_SC_PAGESIZE));
+	{
+		struct named_map mine[] = SHARED_MAPS(skel), theirs[] = SHARED_MAPS(monitor);
+
+		for (size_t i = 0; i < sizeof(mine) / sizeof(mine[0]); i++) {
+			*load_err = bpf_map__reuse_fd(mine[i].map, bpf_map__fd(theirs[i].map));
+			if (*load_err) {
+				memgate_bpf__destroy(skel);
+				return NULL;
+			}
+		}
+	}
 	/* One variant of each decision program: the memcg measure differs. */
 	for (size_t i = 0; i < sizeof(core) / sizeof(core[0]); i++) {
 		bpf_program__set_autoload(core[i], !memcg_kfuncs);
@@ -166,13 +193,76 @@ static struct memgate_bpf *open_and_load(bool memcg_kfuncs, bool with_lsm_cgroup
 	return skel;
 }
 
-static int build_tree(struct memgate_bpf *skel, const char *dir, struct mg_error *err)
+static int make_tree(struct monitor_bpf *monitor, const char *dir, struct mg_error *err)
+{
+	struct named_map maps[] = SHARED_MAPS(monitor);
+	char path[512];
+	int ret;
+
+	if (mkdir(dir, 0700) < 0)
+		return mg_fail_errno(err, errno, "cannot create %s", dir);
+	for (const char *sub = "maps\0progs\0links\0"; *sub; sub += strlen(sub) + 1) {
+		snprintf(path, sizeof(path), "%s/%s", dir, sub);
+		if (mkdir(path, 0700) < 0)
+			return mg_fail_errno(err, errno, "cannot create %s", path);
+	}
+	for (size_t i = 0; i < sizeof(maps) / sizeof(maps[0]); i++) {
+		ret = pin_map(maps[i].map, dir, maps[i].name, err);
+		if (ret < 0)
+			return ret;
+	}
+	return 0;
+}
+
+struct named_prog {
+	struct bpf_program *prog;
+	const char *name;
+};
+
+/*
+ * Attach every program, then pin every link: a program that can not attach
+ * leaves no link of its group behind.  Returns 0 or -errno; err says which.
+ */
+static int attach_all(const struct named_prog *progs, size_t n, const char *dir,
+		      struct mg_error *err)
+{
+	struct bpf_link *links[16] = {};
+	int ret = 0;
+
+	for (size_t i = 0; i < n && i < 16; i++) {
+		links[i] = bpf_program__attach(progs[i].prog);
+		if (!links[i]) {
+			ret = mg_fail_errno(err, errno, "cannot attach memgate program %s",
+					    bpf_program__name(progs[i].prog));
+			goto out;
+		}
+	}
+	for (size_t i = 0; i < n && i < 16; i++) {
+		ret = pin_link(links[i], dir, progs[i].name, err);
+		if (ret < 0)
+			goto out;
+	}
+out:
+	for (size_t i = 0; i < n && i < 16; i++)
+		bpf_link__destroy(links[i]);
+	return ret;
+}
+
+static int attach_monitor(struct monitor_bpf *monitor, const char *dir, struct mg_error *err)
+{
+	struct mg_monitor_prog progs[MG_MONITOR_PROGS];
+	struct named_prog named[MG_MONITOR_PROGS];
+	size_t n = mg_monitor_progs(monitor, progs);
+
+	for (size_t i = 0; i < n; i++)
+		named[i] = (struct named_prog){ progs[i].prog, progs[i].name };
+	return attach_all(named, n, dir, err);
+}
+
+static int attach_enforcement(struct memgate_bpf *skel, const char *dir, struct mg_error *err)
 {
 	bool kfuncs = bpf_program__fd(skel->progs.mg_vm_enough_kfunc) >= 0;
-	struct {
-		struct bpf_program *prog;
-		const char *name;
-	} globals_progs[] = {
+	struct named_prog progs[] = {
 		{ kfuncs ? skel->progs.mg_vm_enough_kfunc : skel->progs.mg_vm_enough, "vm_enough" },
 		{ kfuncs ? skel->progs.mg_mmap_file_kfunc : skel->progs.mg_mmap_file, "mmap_file" },
 		{ kfuncs ? skel->progs.mg_mprotect_kfunc : skel->progs.mg_mprotect, "mprotect" },
@@ -183,49 +273,15 @@ static int build_tree(struct memgate_bpf *skel, const char *dir, struct mg_error
 		{ skel->progs.mg_exit_mmap, "exit_mmap" },
 		{ skel->progs.mg_exec, "exec" },
 		{ skel->progs.mg_fork, "fork" },
-		{ skel->progs.mg_cgroup_rmdir, "cgroup_rmdir" },
 	};
 	struct bpf_program *task_alloc =
 		kfuncs ? skel->progs.mg_task_alloc_kfunc : skel->progs.mg_task_alloc;
-	struct {
-		struct bpf_map *map;
-		const char *name;
-	} maps[] = {
-		{ skel->maps.mg_policies, "policies" }, { skel->maps.mg_stats, "stats" },
-		{ skel->maps.mg_mms, "mms" },		{ skel->maps.mg_containers, "containers" },
-		{ skel->maps.mg_globals, "globals" },	{ skel->maps.mg_events, "events" },
-		{ skel->maps.mg_names, "names" }, { skel->maps.mg_dead, "dead" },
-	};
-	struct mg_globals g = { .layout_version = MG_LAYOUT_VERSION };
 	char path[512];
-	__u32 zero = 0;
 	int ret;
 
-	if (mkdir(dir, 0700) < 0)
-		return mg_fail_errno(err, errno, "cannot create %s", dir);
-	for (const char *sub = "maps\0progs\0links\0"; *sub; sub += strlen(sub) + 1) {
-		snprintf(path, sizeof(path), "%s/%s", dir, sub);
-		if (mkdir(path, 0700) < 0)
-			return mg_fail_errno(err, errno, "cannot create %s", path);
-	}
-	if (bpf_map_update_elem(bpf_map__fd(skel->maps.mg_globals), &zero, &g, BPF_ANY) < 0)
-		return mg_fail_errno(err, errno, "cannot initialise memgate's globals map");
-	for (size_t i = 0; i < sizeof(maps) / sizeof(maps[0]); i++) {
-		ret = pin_map(maps[i].map, dir, maps[i].name, err);
-		if (ret < 0)
-			return ret;
-	}
-	for (size_t i = 0; i < sizeof(globals_progs) / sizeof(globals_progs[0]); i++) {
-		struct bpf_link *link = bpf_program__attach(globals_progs[i].prog);
-
-		if (!link)
-			return mg_fail_errno(err, errno, "cannot attach memgate program %s",
-					     bpf_program__name(globals_progs[i].prog));
-		ret = pin_link(link, dir, globals_progs[i].name, err);
-		bpf_link__destroy(link);
-		if (ret < 0)
-			return ret;
-	}
+	ret = attach_all(progs, sizeof(progs) / sizeof(progs[0]), dir, err);
+	if (ret < 0)
+		return ret;
 	if (bpf_program__fd(task_alloc) >= 0) {
 		snprintf(path, sizeof(path), "%s/progs/task_alloc", dir);
 		ret = bpf_program__pin(task_alloc, path);
@@ -235,30 +291,82 @@ static int build_tree(struct memgate_bpf *skel, const char *dir, struct mg_error
 	return 0;
 }
 
-/* Load the object once, pin it in a staging tree, and rename it into place. */
+/* Remove the enforcement links pinned before one failed: only the monitor stays. */
+static void unpin_enforcement(const char *dir)
+{
+	_cleanup_closedir_ DIR *links = NULL;
+	struct dirent *de;
+	char path[1024];
+
+	snprintf(path, sizeof(path), "%s/links", dir);
+	links = opendir(path);
+	while (links && (de = readdir(links))) {
+		bool monitor = false;
+
+		for (const char *m = "oom_victim\0oom_signal\0reclaim_begin\0reclaim_end\0cgroup_rmdir\0";
+		     *m; m += strlen(m) + 1)
+			monitor |= !strcmp(de->d_name, m);
+		if (monitor || de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/links/%s", dir, de->d_name);
+		unlink(path);
+	}
+	snprintf(path, sizeof(path), "%s/progs/task_alloc", dir);
+	unlink(path);
+}
+
+/*
+ * Load the monitor, then the enforcement object on its maps where the
+ * kernel allows it; pin both in a staging tree and rename it into place.
+ * Without trampolines (lockdown) only the monitor runs, and
+ * memgate_globals says why.
+ */
 static int load_and_pin(struct mg_error *err)
 {
-	struct memgate_bpf *skel;
+	struct mg_globals g = { .layout_version = MG_LAYOUT_VERSION };
+	struct memgate_bpf *skel = NULL;
+	struct monitor_bpf *monitor;
+	struct mg_error enforce_err;
 	char staging[256];
 	int load_err, ret;
+	__u32 zero = 0;
 	bool kfuncs;
 
 	ret = ensure_bpffs(err);
 	if (ret < 0)
 		return ret;
 	remove_stale_trees();
-	kfuncs = mg_probe_memcg_source() == MG_MEMCG_KFUNCS;
-	skel = open_and_load(kfuncs, true, &load_err);
-	if (!skel) /* No lsm_cgroup here: commit limits can still work. */
-		skel = open_and_load(kfuncs, false, &load_err);
-	if (!skel)
+	monitor = mg_monitor_load(&load_err);
+	if (!monitor)
 		return mg_fail_errno(err, -load_err,
-				     "cannot load memgate's BPF programs (see `memgate probe`)");
+				     "cannot load memgate's monitor programs (see `memgate probe`)");
 	snprintf(staging, sizeof(staging), STAGING_PREFIX "%d", getpid());
-	ret = build_tree(skel, staging, err);
-	if (ret == 0 && rename(staging, MG_PIN_DIR) < 0)
+	ret = make_tree(monitor, staging, err);
+	if (ret == 0)
+		ret = attach_monitor(monitor, staging, err);
+	if (ret < 0)
+		goto out;
+
+	kfuncs = mg_probe_memcg_source() == MG_MEMCG_KFUNCS;
+	skel = open_and_load(monitor, kfuncs, true, &load_err);
+	if (!skel) /* No lsm_cgroup here: commit limits can still work. */
+		skel = open_and_load(monitor, kfuncs, false, &load_err);
+	if (!skel)
+		g.enforce_error = load_err ? load_err : -EINVAL;
+	else if (attach_enforcement(skel, staging, &enforce_err) < 0)
+		g.enforce_error = -enforce_err.code;
+	if (g.enforce_error)
+		unpin_enforcement(staging);
+	if (bpf_map_update_elem(bpf_map__fd(monitor->maps.mg_globals), &zero, &g, BPF_ANY) < 0) {
+		ret = mg_fail_errno(err, errno, "cannot initialise memgate's globals map");
+		goto out;
+	}
+	if (rename(staging, MG_PIN_DIR) < 0)
 		ret = mg_fail_errno(err, errno, "cannot move %s to %s", staging, MG_PIN_DIR);
-	memgate_bpf__destroy(skel);
+out:
+	if (skel)
+		memgate_bpf__destroy(skel);
+	mg_monitor_destroy(monitor);
 	if (ret < 0)
 		remove_tree(staging);
 	return ret;
@@ -309,14 +417,26 @@ static bool lsm_active(const char *name)
 	return false;
 }
 
-void mg_shared_support(struct mg_support *support, bool loaded)
+void mg_shared_support(struct mg_support *support, const struct mg_shared *s)
 {
+	struct mg_globals g = {};
+	bool loaded = s && s->globals >= 0;
+	__u32 zero = 0;
+
 	memset(support, 0, sizeof(*support));
+	if (loaded)
+		bpf_map_lookup_elem(s->globals, &zero, &g);
+	support->monitor = !loaded || access(MG_PIN_DIR "/links/cgroup_rmdir", F_OK) == 0;
 	support->commit = !loaded || access(MG_PIN_DIR "/links/vm_enough", F_OK) == 0;
 	if (!support->commit)
 		snprintf(support->why_not_commit, sizeof(support->why_not_commit),
-			 "fmod_ret on security_vm_enough_memory_mm did not attach");
-	if (loaded && access(MG_PIN_DIR "/progs/task_alloc", F_OK) < 0)
+			 "memgate's enforcement programs (fmod_ret, fentry) can not run here: %s "
+			 "(see `memgate probe`)",
+			 strerror(g.enforce_error ? (int)-g.enforce_error : ENOENT));
+	if (loaded && !support->commit)
+		snprintf(support->why_not_fork, sizeof(support->why_not_fork), "%s",
+			 support->why_not_commit);
+	else if (loaded && access(MG_PIN_DIR "/progs/task_alloc", F_OK) < 0)
 		snprintf(support->why_not_fork, sizeof(support->why_not_fork),
 			 "this kernel does not load lsm_cgroup programs");
 	else if (!lsm_active("bpf"))

@@ -36,7 +36,11 @@ struct mg_size {
 enum mg_mode {
 	MG_MODE_ENFORCE = 0,
 	MG_MODE_AUDIT = 1,
+	MG_MODE_MONITOR = 2, /* no knob applies: OOM kills, reclaim and usage recorded only */
 };
+
+/* "enforce", "audit" or "monitor". */
+const char *mg_mode_name(enum mg_mode mode);
 
 /* The knobs, in the order memgate.io/ names them. */
 enum mg_knob {

@@ -3,8 +3,11 @@
  * The state all containers share, pinned under MG_PIN_DIR:
  *
  *   maps/{policies,stats,mms,containers,names,globals,events,dead}
+ *   links/{oom_victim,oom_signal,reclaim_begin,reclaim_end,cgroup_rmdir}
+ *                               the monitor (monitor.bpf.c), always
+ *   links/{vm_enough,mmap_file,mprotect,*_exit,exit_mmap,exec,fork}
+ *                               the enforcement object, where it loads
  *   progs/task_alloc            the lsm_cgroup program, attached per container
- *   links/{vm_enough,exit_mmap,fork}   the global attachments
  *   links/fork-gate-<cgroup id>        one per container with a fork gate
  *
  * The tree is built in a staging directory and renamed into place, so a
@@ -40,6 +43,7 @@ struct mg_shared {
 
 /* What the running kernel can enforce, from what was loaded and attached. */
 struct mg_support {
+	bool monitor;	  /* the monitor programs (tp_btf) are attached */
 	bool commit;	  /* fmod_ret on security_vm_enough_memory_mm */
 	bool fork_gate;	  /* lsm_cgroup loaded and the BPF LSM active */
 	char why_not_commit[256];
@@ -55,10 +59,10 @@ int mg_shared_open(struct mg_shared *s, bool create, struct mg_error *err);
 bool mg_shared_exists(void);
 
 /*
- * Before loading (loaded = false) only what needs no BPF is known: whether
- * the BPF LSM is active.  A knob refused then never costs a load and unload.
+ * Before loading (s = NULL) only what needs no BPF is known: whether the
+ * BPF LSM is active.  A knob refused then never costs a load and unload.
  */
-void mg_shared_support(struct mg_support *support, bool loaded);
+void mg_shared_support(struct mg_support *support, const struct mg_shared *s);
 
 /* Register a container's policy.  Undoes all of it on failure. */
 int mg_shared_add(struct mg_shared *s, const char *id, uint64_t cgroup_id, int cgroup_fd,

@@ -287,6 +287,15 @@ static const char *const knob_names[MG_KNOB_COUNT] = {
 	"commit-limit", "pressure-gate", "fork-gate", "mode", "on-unsupported",
 };
 
+const char *mg_mode_name(enum mg_mode mode)
+{
+	switch (mode) {
+	case MG_MODE_AUDIT: return "audit";
+	case MG_MODE_MONITOR: return "monitor";
+	default: return "enforce";
+	}
+}
+
 const char *mg_knob_name(enum mg_knob knob)
 {
 	return (unsigned)knob < MG_KNOB_COUNT ? knob_names[knob] : NULL;
@@ -319,8 +328,10 @@ static int parse_knob(enum mg_knob id, const char *text, struct knob_value *kv,
 			kv->mode = MG_MODE_ENFORCE;
 		else if (!strcmp(text, "audit"))
 			kv->mode = MG_MODE_AUDIT;
+		else if (!strcmp(text, "monitor"))
+			kv->mode = MG_MODE_MONITOR;
 		else
-			ret = mg_fail(err, EINVAL, "expected \"enforce\" or \"audit\"");
+			ret = mg_fail(err, EINVAL, "expected \"enforce\", \"audit\" or \"monitor\"");
 		break;
 	case MG_KNOB_ON_UNSUPPORTED:
 		if (!strcmp(text, "fail"))

@@ -192,7 +192,7 @@ expect_rejected() {
 }
 
 @test "rejects an unknown mode: mode=enforcing" {
-	expect_rejected mode memgate.io/mode 'expected "enforce" or "audit"'
+	expect_rejected mode memgate.io/mode 'expected "enforce", "audit" or "monitor"'
 }
 
 @test "rejects an unknown on-unsupported: on-unsupported=maybe" {

@@ -263,7 +263,7 @@ static void test_broken_files(void **state)
 	rejects("{\"defaults\": {\"memgate.io/commit-limit\": \"80%\"}}",
 		"a percentage is not accepted here");
 	rejects("{\"defaults\": {\"memgate.io/mode\": \"loud\"}}",
-		"expected \"enforce\" or \"audit\"");
+		"expected \"enforce\", \"audit\" or \"monitor\"");
 	rejects("{\"ceilings\": {\"memgate.io/mode\": \"audit\"}}",
 		"memgate.io/mode has no ceiling");
 	rejects("{\"defaults\": {\"memgate.io/commit-limit\": \"8Gi\"},"

@@ -344,7 +344,7 @@ static const struct policy_bad policy_bad[] = {
 	{"{\"memgate.io/fork-gate\": \"12.5%\"}",
 	 {"annotation memgate.io/fork-gate=\"12.5%\": ", "whole percentage"}},
 	{"{\"memgate.io/mode\": \"Audit\"}",
-	 {"annotation memgate.io/mode=\"Audit\": ", "expected \"enforce\" or \"audit\""}},
+	 {"annotation memgate.io/mode=\"Audit\": ", "expected \"enforce\", \"audit\" or \"monitor\""}},
 	{"{\"memgate.io/on-unsupported\": \"ignore\"}",
 	 {"annotation memgate.io/on-unsupported=\"ignore\": ", "expected \"fail\" or \"warn\""}},
 	{"{\"memgate.io/commit_limit\": \"1Gi\"}",
