@@ -118,6 +118,50 @@ bool mg_cgroup_alive(uint64_t id)
 	return fd >= 0 || (errno != ESTALE && errno != ENOENT);
 }
 
+/* A "key value" line of a flat-keyed cgroup file (memory.events). */
+static bool keyed_value(const char *text, const char *key, uint64_t *value)
+{
+	size_t len = strlen(key);
+
+	for (const char *line = text; line && *line; line = strchr(line, '\n'), line = line ? line + 1 : NULL)
+		if (!strncmp(line, key, len) && line[len] == ' ')
+			return sscanf(line + len + 1, "%" SCNu64, value) == 1;
+	return false;
+}
+
+int mg_cgroup_memory_usage(uint64_t id, struct mg_cgroup_memory *mem)
+{
+	struct cgroup_handle handle = { .fh.handle_bytes = sizeof(uint64_t), .fh.handle_type = 1,
+					.id = id };
+	_cleanup_close_ int mount_fd = -1, dir = -1;
+	struct mg_error ignored;
+	char mount[4096], text[1024];
+	const char *files[] = { "memory.peak", "memory.events" };
+
+	memset(mem, 0, sizeof(*mem));
+	if (cgroup2_mount(mount, sizeof(mount), &ignored) < 0)
+		return -ENOENT;
+	mount_fd = open(mount, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (mount_fd < 0)
+		return -errno;
+	dir = open_by_handle_at(mount_fd, &handle.fh, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dir < 0)
+		return -errno;
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		_cleanup_close_ int fd = openat(dir, files[i], O_RDONLY | O_CLOEXEC);
+		ssize_t n = fd < 0 ? -1 : read(fd, text, sizeof(text) - 1);
+
+		if (n < 0)
+			continue;
+		text[n] = '\0';
+		if (i == 0)
+			mem->has_peak = sscanf(text, "%" SCNu64, &mem->peak_bytes) == 1;
+		else
+			mem->has_events = keyed_value(text, "oom_kill", &mem->oom_kills);
+	}
+	return 0;
+}
+
 int mg_cgroup_of_pid(pid_t pid, struct mg_cgroup *cg, struct mg_error *err)
 {
 	_cleanup_free_ char *proc_cgroup = NULL;

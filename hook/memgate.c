@@ -4,7 +4,7 @@
  *
  *   memgate status [--json | --prometheus]
  *   memgate events [--follow] [--json]
- *   memgate probe [--json]
+ *   memgate probe [--json] [--verbose]
  *   memgate gc [--all]
  *   memgate validate [--memory-max SIZE] [--config FILE] [--admin-config FILE] [KEY=VALUE...]
  */
@@ -27,7 +27,7 @@
 #include "mg_probe.h"
 #include "mg_shared.h"
 
-#define STATUS_SCHEMA 1
+#define STATUS_SCHEMA 2
 
 static const char *kind_name(__u32 kind)
 {
@@ -35,6 +35,7 @@ static const char *kind_name(__u32 kind)
 	case MG_KIND_COMMIT: return "commit-limit";
 	case MG_KIND_PRESSURE: return "pressure-gate";
 	case MG_KIND_FORK: return "fork-gate";
+	case MG_KIND_OOM_KILL: return "oom-kill";
 	default: return "none";
 	}
 }
@@ -85,11 +86,30 @@ static json_object *denial_json(const struct mg_denial *d)
 	return o;
 }
 
+/* The victim of an OOM kill: pid, comm and when. */
+static json_object *oom_kill_json(const struct mg_denial *d)
+{
+	json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "pid", u64(d->pid));
+	json_object_object_add(o, "comm", json_object_new_string_len(d->comm, strnlen(d->comm, sizeof(d->comm))));
+	json_object_object_add(o, "timestamp_ns", u64(d->timestamp_ns));
+	return o;
+}
+
+static const char *mode_name(const struct mg_policy *policy)
+{
+	if (policy->flags & MG_MONITOR)
+		return "monitor";
+	return policy->flags & MG_AUDIT ? "audit" : "enforce";
+}
+
 struct entry {
 	char id[MG_ID_LEN];
 	uint64_t cgroup_id;
 	struct mg_policy policy;
 	struct mg_stats stats;
+	struct mg_cgroup_memory memory; /* memory.peak and memory.events, read now */
 };
 
 /* Every container under policy, joined across the containers, policies and stats maps. */
@@ -112,6 +132,7 @@ static int collect(const struct mg_shared *s, struct entry **out, size_t *count)
 		memcpy(e.id, key.id, sizeof(e.id));
 		e.cgroup_id = container.cgroup_id;
 		bpf_map_lookup_elem(s->stats, &container.cgroup_id, &e.stats);
+		mg_cgroup_memory_usage(container.cgroup_id, &e.memory);
 		grown = realloc(list, (n + 1) * sizeof(*list));
 		if (!grown) {
 			free(list);
@@ -123,6 +144,36 @@ static int collect(const struct mg_shared *s, struct entry **out, size_t *count)
 	*out = list;
 	*count = n;
 	return 0;
+}
+
+/* Seconds since a CLOCK_BOOTTIME timestamp of the programs. */
+static double seconds_ago(uint64_t boot_ns)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_BOOTTIME, &now);
+	return ((double)now.tv_sec * 1e9 + now.tv_nsec - (double)boot_ns) / 1e9;
+}
+
+/* The monitor's line, and the last OOM kill's. */
+static void print_monitor(const struct entry *e)
+{
+	const struct mg_denial *k = &e->stats.last_oom_kill;
+	char peak[MG_SIZE_TEXT_LEN];
+
+	if (e->memory.has_peak)
+		mg_format_size(e->memory.peak_bytes, peak);
+	else
+		snprintf(peak, sizeof(peak), "-");
+	printf("  memory: peak %s, reclaim %" PRIu64 " episodes %.3fs, oom kills %" PRIu64, peak,
+	       (uint64_t)e->stats.reclaim_episodes, e->stats.reclaim_ns / 1e9,
+	       (uint64_t)e->stats.oom_kills);
+	if (e->memory.has_events)
+		printf(" (memory.events oom_kill %" PRIu64 ")", e->memory.oom_kills);
+	printf("\n");
+	if (k->kind)
+		printf("  last oom kill: pid %u (%.16s) %.0fs ago\n", k->pid, k->comm,
+		       seconds_ago(k->timestamp_ns));
 }
 
 static int open_shared(struct mg_shared *s, bool *none, struct mg_error *err)
@@ -163,6 +214,9 @@ static int cmd_status(int argc, char **argv, struct mg_error *err)
 		json_object_object_add(root, "loaded", json_object_new_boolean(!none));
 		json_object_object_add(root, "events_dropped", u64(g.events_dropped));
 		json_object_object_add(root, "mms_untracked", u64(g.mms_untracked));
+		json_object_object_add(root, "enforcement", json_object_new_boolean(!none && !g.enforce_error));
+		json_object_object_add(root, "enforcement_error",
+				       !none && g.enforce_error ? json_object_new_string(strerror((int)-g.enforce_error)) : NULL);
 		for (size_t i = 0; i < n; i++) {
 			struct entry *e = &list[i];
 			json_object *c = json_object_new_object(), *p = json_object_new_object();
@@ -171,7 +225,10 @@ static int cmd_status(int argc, char **argv, struct mg_error *err)
 
 			json_object_object_add(c, "id", json_object_new_string(e->id));
 			json_object_object_add(c, "cgroup_id", u64(e->cgroup_id));
-			json_object_object_add(c, "mode", json_object_new_string(e->policy.flags & MG_AUDIT ? "audit" : "enforce"));
+			json_object *oom = json_object_new_object(), *reclaim = json_object_new_object();
+			json_object *mem = json_object_new_object();
+
+			json_object_object_add(c, "mode", json_object_new_string(mode_name(&e->policy)));
 			json_object_object_add(p, "commit_limit_bytes", u64(e->policy.commit_limit));
 			json_object_object_add(p, "pressure_gate_bytes", u64(e->policy.pressure_gate));
 			json_object_object_add(p, "fork_gate_bytes", u64(e->policy.fork_gate));
@@ -186,6 +243,15 @@ static int cmd_status(int argc, char **argv, struct mg_error *err)
 			json_object_object_add(st, "committed_peak_bytes", u64(e->stats.committed_peak_pages * page));
 			json_object_object_add(c, "decisions", st);
 			json_object_object_add(c, "last_denial", e->stats.last_denial.kind ? denial_json(&e->stats.last_denial) : NULL);
+			json_object_object_add(oom, "kills", u64(e->stats.oom_kills));
+			json_object_object_add(oom, "memcg_oom_kills", e->memory.has_events ? u64(e->memory.oom_kills) : NULL);
+			json_object_object_add(oom, "last_victim", e->stats.last_oom_kill.kind ? oom_kill_json(&e->stats.last_oom_kill) : NULL);
+			json_object_object_add(c, "oom", oom);
+			json_object_object_add(reclaim, "episodes", u64(e->stats.reclaim_episodes));
+			json_object_object_add(reclaim, "time_ns", u64(e->stats.reclaim_ns));
+			json_object_object_add(c, "reclaim", reclaim);
+			json_object_object_add(mem, "peak_bytes", e->memory.has_peak ? u64(e->memory.peak_bytes) : NULL);
+			json_object_object_add(c, "memory", mem);
 			json_object_array_add(arr, c);
 		}
 		json_object_object_add(root, "containers", arr);
@@ -221,6 +287,27 @@ static int cmd_status(int argc, char **argv, struct mg_error *err)
 		for (size_t i = 0; i < n; i++)
 			printf("memgate_commit_limit_bytes{container=\"%s\"} %" PRIu64 "\n", list[i].id,
 			       (uint64_t)list[i].policy.commit_limit);
+		printf("# HELP memgate_oom_kills_total Processes of the container the kernel's OOM killer killed.\n"
+		       "# TYPE memgate_oom_kills_total counter\n");
+		for (size_t i = 0; i < n; i++)
+			printf("memgate_oom_kills_total{container=\"%s\"} %" PRIu64 "\n", list[i].id,
+			       (uint64_t)list[i].stats.oom_kills);
+		printf("# HELP memgate_reclaim_episodes_total memcg limit reclaim episodes in the container.\n"
+		       "# TYPE memgate_reclaim_episodes_total counter\n");
+		for (size_t i = 0; i < n; i++)
+			printf("memgate_reclaim_episodes_total{container=\"%s\"} %" PRIu64 "\n", list[i].id,
+			       (uint64_t)list[i].stats.reclaim_episodes);
+		printf("# HELP memgate_reclaim_seconds_total Time the container's tasks spent in memcg limit reclaim.\n"
+		       "# TYPE memgate_reclaim_seconds_total counter\n");
+		for (size_t i = 0; i < n; i++)
+			printf("memgate_reclaim_seconds_total{container=\"%s\"} %.9f\n", list[i].id,
+			       list[i].stats.reclaim_ns / 1e9);
+		printf("# HELP memgate_memory_peak_bytes The container cgroup's memory.peak.\n"
+		       "# TYPE memgate_memory_peak_bytes gauge\n");
+		for (size_t i = 0; i < n; i++)
+			if (list[i].memory.has_peak)
+				printf("memgate_memory_peak_bytes{container=\"%s\"} %" PRIu64 "\n", list[i].id,
+				       list[i].memory.peak_bytes);
 		printf("# HELP memgate_events_dropped_total Events lost to a full ring buffer.\n"
 		       "# TYPE memgate_events_dropped_total counter\n"
 		       "memgate_events_dropped_total %" PRIu64 "\n", (uint64_t)g.events_dropped);
@@ -246,14 +333,18 @@ static int cmd_status(int argc, char **argv, struct mg_error *err)
 		else
 			snprintf(limit, sizeof(limit), "-");
 		printf("%-24.24s %-8s %12s %12s %10" PRIu64 " %10" PRIu64 " %10" PRIu64 " %8" PRIu64 "\n",
-		       e->id, e->policy.flags & MG_AUDIT ? "audit" : "enforce", used, limit,
+		       e->id, mode_name(&e->policy), used, limit,
 		       (uint64_t)e->stats.commit_allowed, (uint64_t)e->stats.commit_denied,
 		       (uint64_t)(e->stats.commit_audited + e->stats.fork_audited), (uint64_t)e->stats.fork_denied);
 		if (d->kind)
 			printf("  last denial: %s pid %u (%.16s) asked %s at %s of %s\n", kind_name(d->kind),
 			       d->pid, d->comm, mg_format_size(d->requested, asked),
 			       mg_format_size(d->measured, at), mg_format_size(d->limit, of));
+		print_monitor(e);
 	}
+	if (g.enforce_error)
+		printf("enforcement not loaded (%s): containers are monitored only\n",
+		       strerror((int)-g.enforce_error));
 	if (g.events_dropped)
 		printf("events dropped: %" PRIu64 "\n", (uint64_t)g.events_dropped);
 	return 0;
@@ -266,20 +357,40 @@ static void on_signal(int sig)
 	stop_following = 1;
 }
 
+struct event_ctx {
+	bool json;
+	int names; /* memgate_names: cgroup id -> container, for the container's id */
+};
+
 static int print_event(void *ctx, void *data, size_t size)
 {
 	const struct mg_event *e = data;
-	bool json = *(bool *)ctx;
+	const struct event_ctx *ec = ctx;
+	struct mg_container_key key = {};
+	bool oom;
 
 	if (size < sizeof(*e))
 		return 0;
-	if (json) {
-		json_object *o = denial_json(&e->d);
+	oom = e->d.kind == MG_KIND_OOM_KILL;
+	bpf_map_lookup_elem(ec->names, &e->cgroup_id, &key);
+	key.id[sizeof(key.id) - 1] = '\0';
+	if (ec->json) {
+		json_object *o;
 
+		if (oom) {
+			o = oom_kill_json(&e->d);
+			json_object_object_add(o, "kind", json_object_new_string(kind_name(e->d.kind)));
+		} else {
+			o = denial_json(&e->d);
+		}
 		json_object_object_add(o, "cgroup_id", u64(e->cgroup_id));
-		json_object_object_add(o, "decision", json_object_new_string(e->audited ? "audited" : "denied"));
+		json_object_object_add(o, "container", key.id[0] ? json_object_new_string(key.id) : NULL);
+		json_object_object_add(o, "decision", json_object_new_string(oom ? "killed" : e->audited ? "audited" : "denied"));
 		puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
 		json_object_put(o);
+	} else if (oom) {
+		printf("oom-kill container=%s cgroup=%" PRIu64 " pid=%u comm=%.16s\n", key.id[0] ? key.id : "-",
+		       (uint64_t)e->cgroup_id, e->d.pid, e->d.comm);
 	} else {
 		printf("%s %s cgroup=%" PRIu64 " pid=%u comm=%.16s requested=%" PRIu64 " measured=%" PRIu64 " limit=%" PRIu64 "\n",
 		       e->audited ? "audited" : "denied", kind_name(e->d.kind), (uint64_t)e->cgroup_id, e->d.pid,
@@ -293,7 +404,7 @@ static int cmd_events(int argc, char **argv, struct mg_error *err)
 {
 	static const char *const known[] = { "--follow", "--json", NULL };
 	struct mg_shared s __attribute__((cleanup(mg_shared_close))) = MG_SHARED_INIT;
-	bool json = has_flag(argc, argv, "--json");
+	struct event_ctx ec = { .json = has_flag(argc, argv, "--json") };
 	struct ring_buffer *rb;
 	int ret;
 
@@ -303,7 +414,8 @@ static int cmd_events(int argc, char **argv, struct mg_error *err)
 	ret = mg_shared_open(&s, false, err);
 	if (ret < 0)
 		return ret;
-	rb = ring_buffer__new(s.events, print_event, &json, NULL);
+	ec.names = s.names;
+	rb = ring_buffer__new(s.events, print_event, &ec, NULL);
 	if (!rb)
 		return mg_fail_errno(err, errno, "cannot read %s/maps/events", MG_PIN_DIR);
 	signal(SIGINT, on_signal);
@@ -323,8 +435,10 @@ static int cmd_events(int argc, char **argv, struct mg_error *err)
 
 static int cmd_probe(int argc, char **argv, struct mg_error *err)
 {
-	static const char *const known[] = { "--json", NULL };
+	static const char *const known[] = { "--json", "--verbose", NULL };
+	bool verbose = has_flag(argc, argv, "--verbose");
 	struct mg_probe_result r[MG_PROBE_COUNT];
+	struct mg_probe_monitor mon;
 	enum mg_memcg_source memcg;
 	struct utsname u;
 	int ret;
@@ -333,7 +447,8 @@ static int cmd_probe(int argc, char **argv, struct mg_error *err)
 	if (ret < 0)
 		return ret;
 	uname(&u);
-	mg_probe_all(r);
+	mg_probe_all(r, verbose);
+	mg_probe_monitor(&mon, verbose);
 	memcg = mg_probe_memcg_source();
 	if (has_flag(argc, argv, "--json")) {
 		json_object *root = json_object_new_object(), *arr = json_object_new_array();
@@ -354,6 +469,15 @@ static int cmd_probe(int argc, char **argv, struct mg_error *err)
 			json_object_array_add(arr, o);
 		}
 		json_object_object_add(root, "mechanisms", arr);
+		{
+			json_object *m = json_object_new_object();
+
+			json_object_object_add(m, "available", json_object_new_boolean(mon.available));
+			json_object_object_add(m, "oom_kills", json_object_new_boolean(mon.oom));
+			json_object_object_add(m, "reclaim", json_object_new_boolean(mon.reclaim));
+			json_object_object_add(m, "why_not", json_object_new_string(mon.why_not));
+			json_object_object_add(root, "monitor", m);
+		}
 		print_json(root);
 		return 0;
 	}
@@ -365,6 +489,11 @@ static int cmd_probe(int argc, char **argv, struct mg_error *err)
 		       r[i].fires ? r[i].used_for : r[i].why_not);
 	printf("memory in use (pressure-gate, fork-gate) is read through: %s\n",
 	       mg_memcg_source_name(memcg));
+	if (mon.available)
+		printf("monitor mode: yes (OOM kills: %s, memcg reclaim: %s; tp_btf, no trampoline)\n",
+		       mon.oom ? "yes" : "no", mon.reclaim ? "yes" : "no");
+	else
+		printf("monitor mode: no (%s)\n", mon.why_not);
 	return 0;
 }
 
@@ -556,7 +685,7 @@ static void usage(FILE *f)
 {
 	fprintf(f, "usage: memgate status [--json | --prometheus]\n"
 		   "       memgate events [--follow] [--json]\n"
-		   "       memgate probe [--json]\n"
+		   "       memgate probe [--json] [--verbose]\n"
 		   "       memgate gc [--all]\n"
 		   "       memgate validate [--memory-max SIZE] [--config FILE] [--admin-config FILE]\n"
 		   "                        [KEY=VALUE...]\n");

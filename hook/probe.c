@@ -5,14 +5,17 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/wait.h>
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
 #include "mg_cgroup.h"
 #include "mg_cleanup.h"
+#include "mg_monitor.h"
 #include "mg_probe.h"
 #include "probe.skel.h"
+#include "monitor.skel.h"
 
 static const struct {
 	const char *name, *target, *used_for;
@@ -22,13 +25,36 @@ static const struct {
 	[MG_PROBE_FENTRY] = { "fentry", "exit_mmap", "commit-limit (release at exit)" },
 	[MG_PROBE_LSM_CGROUP] = { "lsm_cgroup", "task_alloc", "fork-gate" },
 	[MG_PROBE_LSM] = { "lsm", "task_alloc", "fork-gate (BPF LSM active)" },
-	[MG_PROBE_TP_BTF] = { "tp_btf", "sched_process_fork", "commit-limit (fork accounting)" },
+	[MG_PROBE_TP_BTF] = { "tp_btf", "sched_process_fork", "commit-limit (fork accounting), monitor mode" },
 	[MG_PROBE_TRACEPOINT] = { "tracepoint", "sched/sched_process_fork", "monitoring" },
 };
 
 static int quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
 	return 0;
+}
+
+/* memgate probe --verbose: libbpf's own account of a failure, on stderr. */
+static int loud(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	return vfprintf(stderr, fmt, ap);
+}
+
+#define TRACEFS "/sys/kernel/tracing"
+
+/*
+ * Tracepoint programs attach through tracefs: mount it where it is missing,
+ * or say why it could not be, instead of "no such attach point".
+ */
+static bool ensure_tracefs(char *why, size_t size)
+{
+	if (access(TRACEFS "/events", F_OK) == 0 || access("/sys/kernel/debug/tracing/events", F_OK) == 0)
+		return true;
+	if (mount("tracefs", TRACEFS, "tracefs", 0, NULL) == 0)
+		return true;
+	snprintf(why, size, "tracefs is not mounted at " TRACEFS " and mounting it failed: %s",
+		 strerror(errno));
+	return false;
 }
 
 static void why(struct mg_probe_result *r, const char *step, int code)
@@ -77,6 +103,8 @@ static void probe_one(enum mg_probe which, struct mg_probe_result *r)
 	struct probe_bpf *skel;
 	int ret;
 
+	if (which == MG_PROBE_TRACEPOINT && !ensure_tracefs(r->why_not, sizeof(r->why_not)))
+		return;
 	skel = probe_bpf__open();
 	if (!skel) {
 		why(r, "open", errno);
@@ -170,9 +198,43 @@ const char *mg_memcg_source_id(enum mg_memcg_source source)
 	}
 }
 
-void mg_probe_all(struct mg_probe_result results[MG_PROBE_COUNT])
+void mg_probe_monitor(struct mg_probe_monitor *m, bool verbose)
 {
-	libbpf_print_fn_t old = libbpf_set_print(quiet);
+	libbpf_print_fn_t old = libbpf_set_print(verbose ? loud : quiet);
+	struct mg_monitor_prog progs[MG_MONITOR_PROGS];
+	struct monitor_bpf *skel;
+	size_t n, i;
+	int ret;
+
+	memset(m, 0, sizeof(*m));
+	skel = mg_monitor_load(&ret);
+	if (!skel) {
+		snprintf(m->why_not, sizeof(m->why_not), "memgate's monitor programs do not load: %s",
+			 strerror(-ret));
+		goto out;
+	}
+	n = mg_monitor_progs(skel, progs);
+	for (i = 0; i < n; i++) {
+		struct bpf_link *link = bpf_program__attach(progs[i].prog);
+
+		if (!link) {
+			snprintf(m->why_not, sizeof(m->why_not), "%s does not attach: %s",
+				 bpf_program__name(progs[i].prog), strerror(errno));
+			break;
+		}
+		bpf_link__destroy(link);
+		m->oom |= !strcmp(progs[i].name, "oom_victim");
+		m->reclaim |= !strcmp(progs[i].name, "reclaim_end");
+	}
+	m->available = i == n;
+	mg_monitor_destroy(skel);
+out:
+	libbpf_set_print(old);
+}
+
+void mg_probe_all(struct mg_probe_result results[MG_PROBE_COUNT], bool verbose)
+{
+	libbpf_print_fn_t old = libbpf_set_print(verbose ? loud : quiet);
 
 	for (int i = 0; i < MG_PROBE_COUNT; i++) {
 		memset(&results[i], 0, sizeof(results[i]));

@@ -30,6 +30,17 @@ bool mg_cgroup_alive(uint64_t id);
 /* memory.max in bytes; 0 when "max" (no limit). Fails if the file is absent. */
 int mg_cgroup_memory_max(const struct mg_cgroup *cg, uint64_t *bytes, struct mg_error *err);
 
+/* What the kernel's memcg says of a cgroup, read by its id; has_* false when absent. */
+struct mg_cgroup_memory {
+	bool has_peak;	 /* memory.peak: cgroup v2, Linux 5.19 and later */
+	bool has_events; /* memory.events */
+	uint64_t peak_bytes;
+	uint64_t oom_kills; /* memory.events oom_kill: the kernel's own count */
+};
+
+/* 0, or -errno when the cgroup can not be opened (gone, or no cgroup2). */
+int mg_cgroup_memory_usage(uint64_t id, struct mg_cgroup_memory *mem);
+
 /* Read a small file whole, NUL-terminated. */
 int mg_read_file(const char *path, size_t max, char **buf, struct mg_error *err);
 

@@ -27,7 +27,20 @@ const char *mg_memcg_source_name(enum mg_memcg_source source);
 /* "kfuncs", "co-re-indexed" or "co-re-item", for JSON. */
 const char *mg_memcg_source_id(enum mg_memcg_source source);
 
-/* Try every mechanism in turn; never fails, a mechanism that can't is reported. */
-void mg_probe_all(struct mg_probe_result results[MG_PROBE_COUNT]);
+/*
+ * Try every mechanism in turn; never fails, a mechanism that can't is
+ * reported.  verbose: libbpf's diagnostics go to stderr.
+ */
+void mg_probe_all(struct mg_probe_result results[MG_PROBE_COUNT], bool verbose);
+
+/* Monitor mode: memgate's own monitor object, loaded and attached, then dropped. */
+struct mg_probe_monitor {
+	bool available; /* every program of the monitor loads and attaches */
+	bool oom;	/* OOM kills are recorded (oom:mark_victim) */
+	bool reclaim;	/* memcg reclaim is recorded (vmscan:mm_vmscan_memcg_reclaim_*) */
+	char why_not[256];
+};
+
+void mg_probe_monitor(struct mg_probe_monitor *m, bool verbose);
 
 #endif
