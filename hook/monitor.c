@@ -58,12 +58,12 @@ struct monitor_bpf *mg_monitor_load(int *load_err)
 size_t mg_monitor_progs(struct monitor_bpf *skel, struct mg_monitor_prog out[MG_MONITOR_PROGS])
 {
 	const struct mg_monitor_prog all[] = {
-		{ skel->progs.mg_oom_victim, "oom_victim" },
-		{ skel->progs.mg_oom_victim_pid, "oom_victim" },
-		{ skel->progs.mg_oom_signal, "oom_signal" },
-		{ skel->progs.mg_reclaim_begin, "reclaim_begin" },
-		{ skel->progs.mg_reclaim_end, "reclaim_end" },
-		{ skel->progs.mg_cgroup_rmdir, "cgroup_rmdir" },
+		{skel->progs.mg_oom_victim, "oom_victim"},
+		{skel->progs.mg_oom_victim_pid, "oom_victim"},
+		{skel->progs.mg_oom_signal, "oom_signal"},
+		{skel->progs.mg_reclaim_begin, "reclaim_begin"},
+		{skel->progs.mg_reclaim_end, "reclaim_end"},
+		{skel->progs.mg_cgroup_rmdir, "cgroup_rmdir"},
 	};
 	size_t n = 0;
 
