@@ -7,11 +7,13 @@
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/wait.h>
+#include <linux/btf.h>
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
 #include "mg_cgroup.h"
 #include "mg_cleanup.h"
+#include "mg_oci.h"
 #include "mg_monitor.h"
 #include "mg_probe.h"
 #include "probe.skel.h"
@@ -162,20 +164,44 @@ static bool kallsyms_has(const char *name)
 	return false;
 }
 
-enum mg_memcg_source mg_probe_memcg_source(void)
+bool mg_probe_memcg_kfuncs(void)
 {
 	static const char *const kfuncs[] = { "bpf_get_mem_cgroup", "bpf_put_mem_cgroup",
 					      "bpf_mem_cgroup_usage", "bpf_mem_cgroup_page_state",
 					      "bpf_cgroup_ancestor", "bpf_cgroup_release" };
-	libbpf_print_fn_t old = libbpf_set_print(quiet);
-	struct btf *btf = btf__load_vmlinux_btf();
-	bool all = btf != NULL;
+	_cleanup_free_ char *raw = NULL;
+	const struct btf_header *hdr;
+	struct mg_error ignored;
+	const char *strings;
+	char needle[64];
+	size_t len;
 
-	libbpf_set_print(old);
-	for (size_t i = 0; all && i < sizeof(kfuncs) / sizeof(kfuncs[0]); i++)
-		all = btf__find_by_name_kind(btf, kfuncs[i], BTF_KIND_FUNC) > 0;
-	btf__free(btf);
-	if (all)
+	/*
+	 * Only the string section is searched: parsing all of vmlinux BTF
+	 * again (libbpf does it once to load) would double the cold start's
+	 * cost.  Should a name be there but not its kfunc, the load falls back.
+	 */
+	_cleanup_close_ int fd = open("/sys/kernel/btf/vmlinux", O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0 || mg_read_bounded(fd, 64 << 20, &raw, &len, &ignored) < 0)
+		return false;
+	hdr = (const struct btf_header *)raw;
+	if (len < sizeof(*hdr) || hdr->magic != BTF_MAGIC ||
+	    (size_t)hdr->hdr_len + hdr->str_off + hdr->str_len > len)
+		return false;
+	strings = raw + hdr->hdr_len + hdr->str_off;
+	for (size_t i = 0; i < sizeof(kfuncs) / sizeof(kfuncs[0]); i++) {
+		int n = snprintf(needle, sizeof(needle), "%c%s", '\0', kfuncs[i]);
+
+		if (!memmem(strings, hdr->str_len, needle, n + 1))
+			return false;
+	}
+	return true;
+}
+
+enum mg_memcg_source mg_probe_memcg_source(void)
+{
+	if (mg_probe_memcg_kfuncs())
 		return MG_MEMCG_KFUNCS;
 	return kallsyms_has("mem_cgroup_stats_index") ? MG_MEMCG_CORE_COMPACT : MG_MEMCG_CORE_ITEM;
 }

@@ -347,7 +347,7 @@ static int load_and_pin(struct mg_error *err)
 	if (ret < 0)
 		goto out;
 
-	kfuncs = mg_probe_memcg_source() == MG_MEMCG_KFUNCS;
+	kfuncs = mg_probe_memcg_kfuncs();
 	skel = open_and_load(monitor, kfuncs, true, &load_err);
 	if (!skel) /* No lsm_cgroup here: commit limits can still work. */
 		skel = open_and_load(monitor, kfuncs, false, &load_err);

@@ -22,6 +22,8 @@ enum mg_memcg_source {
 	MG_MEMCG_CORE_ITEM,	/* CO-RE reads, stats indexed by item (before 6.11) */
 };
 
+/* Whether the kernel has the memcg kfuncs memgate uses (the hook's cheap check). */
+bool mg_probe_memcg_kfuncs(void);
 enum mg_memcg_source mg_probe_memcg_source(void);
 const char *mg_memcg_source_name(enum mg_memcg_source source);
 /* "kfuncs", "co-re-indexed" or "co-re-item", for JSON. */

@@ -14,6 +14,7 @@
  *                                 tmpfs log would fail.
  *   alloc noreserve MIB           MAP_NORESERVE mmap+touch (uses memory without a commit), then hold
  *   alloc bench ROUNDS            mmap 1 MiB, touch one page, munmap, ROUNDS times; prints "ns_per_round N"
+ *   alloc mmaploop|forkloop|mallocmix|denyloop ROUNDS   the other loops of bench() below
  *   alloc threads N MIB           N threads each run "steps MIB"; prints "got N MiB"
  *   alloc fork                    fork once: "fork ok" (exit 0) or "fork EAGAIN" (exit 1)
  *   alloc forkafter MIB           fork, malloc+touch MIB, fork again: prints "before: fork ..." and
@@ -95,6 +96,67 @@ static void renamed_steps(unsigned long mib)
 	prctl(PR_SET_NAME, "renamed");
 	setsid();
 	printf("got %lu MiB\n", steps(mib, 0));
+}
+
+/*
+ * The benchmark loops, each ROUNDS times:
+ *   bench      mmap 1 MiB, touch a page, munmap (the page fault dominates)
+ *   mmaploop   mmap 64 KiB private writable, munmap: every round charges overcommit
+ *   forkloop   fork, the child exits, wait
+ *   mallocmix  malloc or free one of 1024 slots, sizes 16 B to 256 KiB
+ *   denyloop   mmap 1 GiB, which the container's limit must refuse
+ */
+static int bench(const char *cmd, unsigned long rounds)
+{
+	static char *slots[1024];
+	unsigned long seed = 1;
+
+	for (unsigned long i = 0; i < rounds; i++) {
+		if (!strcmp(cmd, "bench") || !strcmp(cmd, "mmaploop")) {
+			size_t len = !strcmp(cmd, "bench") ? MIB : 64 * 1024;
+			char *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+			if (p == MAP_FAILED)
+				return 1;
+			if (len == MIB)
+				p[0] = 1;
+			munmap(p, len);
+		} else if (!strcmp(cmd, "forkloop")) {
+			pid_t child = fork();
+
+			if (child < 0)
+				return 1;
+			if (child == 0)
+				_exit(0);
+			waitpid(child, NULL, 0);
+		} else if (!strcmp(cmd, "mallocmix")) {
+			unsigned slot;
+			size_t size;
+
+			seed = seed * 6364136223846793005UL + 1442695040888963407UL;
+			slot = (seed >> 33) % 1024;
+			/* Mostly small, some medium: 16 B .. 4 KiB, one in eight up to 256 KiB. */
+			size = 16 + (seed >> 20) % ((seed >> 61) ? 4096 : 256 * 1024);
+			if (slots[slot]) {
+				free(slots[slot]);
+				slots[slot] = NULL;
+			} else {
+				slots[slot] = malloc(size);
+				if (!slots[slot])
+					return 1;
+				slots[slot][0] = 1;
+			}
+		} else if (!strcmp(cmd, "denyloop")) {
+			void *p = mmap(NULL, 1024 * MIB, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+				       -1, 0);
+
+			if (p != MAP_FAILED) {
+				printf("denyloop: 1 GiB was not refused\n");
+				return 1;
+			}
+		}
+	}
+	return 0;
 }
 
 static int dispatch(int argc, char **argv);
@@ -239,20 +301,17 @@ static int dispatch(int argc, char **argv)
 		printf("ok\n");
 		return 0;
 	}
-	if (!strcmp(cmd, "bench")) {
+	if (!strcmp(cmd, "bench") || !strcmp(cmd, "mmaploop") || !strcmp(cmd, "forkloop") ||
+	    !strcmp(cmd, "mallocmix") || !strcmp(cmd, "denyloop")) {
 		unsigned long rounds = mib;
 		struct timespec a, b;
+		int ret;
 
 		clock_gettime(CLOCK_MONOTONIC, &a);
-		for (unsigned long i = 0; i < rounds; i++) {
-			char *p = mmap(NULL, MIB, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-
-			if (p == MAP_FAILED)
-				return 1;
-			p[0] = 1;
-			munmap(p, MIB);
-		}
+		ret = bench(cmd, rounds);
 		clock_gettime(CLOCK_MONOTONIC, &b);
+		if (ret)
+			return ret;
 		printf("ns_per_round %lu\n",
 		       ((b.tv_sec - a.tv_sec) * 1000000000UL + b.tv_nsec - a.tv_nsec) / rounds);
 		return 0;
