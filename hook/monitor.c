@@ -1,50 +1,22 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include <errno.h>
 #include <stdbool.h>
-#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
 #include "mg_monitor.h"
 #include "monitor.skel.h"
 
-/* Parameters of a tracepoint's btf_trace_* prototype, the context included; -1 when absent. */
-static int tracepoint_params(const struct btf *btf, const char *name)
+static struct monitor_bpf *try_load(bool task_victim, bool reclaim, int *load_err)
 {
-	const struct btf_type *t;
-	int id;
+	struct monitor_bpf *skel = monitor_bpf__open();
 
-	if (!btf)
-		return -1;
-	id = btf__find_by_name_kind(btf, name, BTF_KIND_TYPEDEF);
-	if (id <= 0)
-		return -1;
-	t = btf__type_by_id(btf, btf__resolve_type(btf, id));
-	if (!t || !btf_is_ptr(t))
-		return -1;
-	t = btf__type_by_id(btf, t->type);
-	if (!t || !btf_is_func_proto(t))
-		return -1;
-	return btf_vlen(t);
-}
-
-struct monitor_bpf *mg_monitor_load(int *load_err)
-{
-	struct btf *btf = btf__load_vmlinux_btf();
-	/* (ctx, task, uid) since 6.8 and in backports; (ctx, pid) before. */
-	int victim = tracepoint_params(btf, "btf_trace_mark_victim");
-	bool reclaim = tracepoint_params(btf, "btf_trace_mm_vmscan_memcg_reclaim_begin") > 0 &&
-		       tracepoint_params(btf, "btf_trace_mm_vmscan_memcg_reclaim_end") > 0;
-	struct monitor_bpf *skel;
-
-	btf__free(btf);
-	skel = monitor_bpf__open();
 	if (!skel) {
 		*load_err = -errno;
 		return NULL;
 	}
-	bpf_program__set_autoload(skel->progs.mg_oom_victim, victim >= 3);
-	bpf_program__set_autoload(skel->progs.mg_oom_victim_pid, victim == 2);
-	bpf_program__set_autoload(skel->progs.mg_oom_signal, victim == 2);
+	bpf_program__set_autoload(skel->progs.mg_oom_victim, task_victim);
+	bpf_program__set_autoload(skel->progs.mg_oom_victim_pid, !task_victim);
+	bpf_program__set_autoload(skel->progs.mg_oom_signal, !task_victim);
 	bpf_program__set_autoload(skel->progs.mg_reclaim_begin, reclaim);
 	bpf_program__set_autoload(skel->progs.mg_reclaim_end, reclaim);
 	*load_err = monitor_bpf__load(skel);
@@ -52,6 +24,24 @@ struct monitor_bpf *mg_monitor_load(int *load_err)
 		monitor_bpf__destroy(skel);
 		return NULL;
 	}
+	return skel;
+}
+
+struct monitor_bpf *mg_monitor_load(int *load_err)
+{
+	/*
+	 * Today's kernels first: mark_victim(task, uid) (6.8+, and backported)
+	 * and the memcg reclaim tracepoints.  Where the verifier refuses a
+	 * variant the next one loads, so no cold start parses vmlinux BTF a
+	 * second time to choose.
+	 */
+	static const struct {
+		bool task_victim, reclaim;
+	} tries[] = { { true, true }, { false, true }, { true, false }, { false, false } };
+	struct monitor_bpf *skel = NULL;
+
+	for (size_t i = 0; !skel && i < sizeof(tries) / sizeof(tries[0]); i++)
+		skel = try_load(tries[i].task_victim, tries[i].reclaim, load_err);
 	return skel;
 }
 
