@@ -299,6 +299,12 @@ static __always_inline int check_commit(struct mm_struct *mm, long pages, struct
 	if (gov->entry)
 		set_share(gov->entry, stats, now);
 	committed = stats->committed_pages;
+	/*
+	 * An mm memgate_mms had no room for is counted nowhere: fail closed,
+	 * it may commit nothing more.
+	 */
+	if (!gov->entry)
+		committed = limit;
 	if (committed + pages > limit) {
 		bool audit = gov->policy->flags & MG_AUDIT;
 

@@ -207,6 +207,11 @@ static int start(const struct mg_state *state, const struct mg_policy_spec *spec
 	ret = mg_cgroup_of_pid(state->pid, &cg, err);
 	if (ret < 0)
 		return ret;
+	if (cg.level > MG_MAX_CGROUP_LEVEL)
+		return mg_fail(err, EINVAL,
+			       "the container's cgroup %s is %u levels deep; memgate finds policies "
+			       "down to level %d",
+			       cg.path, cg.level, MG_MAX_CGROUP_LEVEL);
 	if (spec->mode != MG_MODE_MONITOR && (spec->pressure_gate.kind || spec->fork_gate.kind)) {
 		ret = mg_cgroup_memory_max(&cg, &memory_max, err);
 		if (ret < 0) {

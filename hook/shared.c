@@ -330,7 +330,6 @@ static int load_and_pin(struct mg_error *err)
 	char staging[256];
 	int load_err, ret;
 	__u32 zero = 0;
-	bool kfuncs;
 
 	ret = ensure_bpffs(err);
 	if (ret < 0)
@@ -347,10 +346,12 @@ static int load_and_pin(struct mg_error *err)
 	if (ret < 0)
 		goto out;
 
-	kfuncs = mg_probe_memcg_kfuncs();
-	skel = open_and_load(monitor, kfuncs, true, &load_err);
-	if (!skel) /* No lsm_cgroup here: commit limits can still work. */
-		skel = open_and_load(monitor, kfuncs, false, &load_err);
+	/* The memcg kfunc variants where the kernel names them, else (or failing that) CO-RE. */
+	for (int kfuncs = mg_probe_memcg_kfuncs(); !skel && kfuncs >= 0; kfuncs--) {
+		skel = open_and_load(monitor, kfuncs, true, &load_err);
+		if (!skel) /* No lsm_cgroup here: commit limits can still work. */
+			skel = open_and_load(monitor, kfuncs, false, &load_err);
+	}
 	if (!skel)
 		g.enforce_error = load_err ? load_err : -EINVAL;
 	else if (attach_enforcement(skel, staging, &enforce_err) < 0)

@@ -201,7 +201,7 @@ make_big_file() {
 	ids=$(bpftool prog show -j | jq -r '.[] | select((.name // "") | startswith("mg_")) | .id')
 	[ "$(wc -w <<<"$ids")" -ge 6 ]
 	# As the verifier rewrote them: map helpers appear as the map type's own functions.
-	allowed='__htab_map_lookup_elem|htab_map_update_elem|htab_map_delete_elem|array_map_lookup_elem|queue_stack_map_push_elem|bpf_get_current_ancestor_cgroup_id|bpf_get_current_task_btf|bpf_task_pt_regs|bpf_probe_read_kernel|bpf_ringbuf_reserve|bpf_ringbuf_submit|bpf_ktime_get_boot_ns|bpf_get_current_pid_tgid|bpf_get_current_comm|bpf_set_retval|bpf_cgroup_ancestor|bpf_cgroup_release|bpf_get_mem_cgroup|bpf_put_mem_cgroup|bpf_mem_cgroup_usage|bpf_mem_cgroup_page_state|pc'
+	allowed='__htab_map_lookup_elem|htab_map_update_elem|htab_map_delete_elem|htab_lru_map_update_elem|htab_lru_map_delete_elem|bpf_probe_read_kernel_str|array_map_lookup_elem|queue_stack_map_push_elem|bpf_get_current_ancestor_cgroup_id|bpf_get_current_task_btf|bpf_task_pt_regs|bpf_probe_read_kernel|bpf_ringbuf_reserve|bpf_ringbuf_submit|bpf_ktime_get_boot_ns|bpf_get_current_pid_tgid|bpf_get_current_comm|bpf_set_retval|bpf_cgroup_ancestor|bpf_cgroup_release|bpf_get_mem_cgroup|bpf_put_mem_cgroup|bpf_mem_cgroup_usage|bpf_mem_cgroup_page_state|pc'
 	for id in $ids; do
 		helpers=$(bpftool prog dump xlated id "$id" | grep -o 'call [a-z_0-9]*' | awk '{print $2}' | sort -u)
 		echo "prog $id: $helpers"
