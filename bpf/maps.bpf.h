@@ -62,4 +62,30 @@ struct {
 	__type(value, __u64);
 } mg_dead SEC(".maps");
 
+static __always_inline struct mg_globals *globals(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&mg_globals, &zero);
+}
+
+/* One record for `memgate events`; a full ring buffer is counted, not waited on. */
+static __always_inline void emit_event(__u64 cgroup_id, const struct mg_denial *d, bool audited)
+{
+	struct mg_event *event = bpf_ringbuf_reserve(&mg_events, sizeof(*event), 0);
+	struct mg_globals *g;
+
+	if (!event) {
+		g = globals();
+		if (g)
+			__sync_fetch_and_add(&g->events_dropped, 1);
+		return;
+	}
+	event->cgroup_id = cgroup_id;
+	event->d = *d;
+	event->audited = audited;
+	event->pad = 0;
+	bpf_ringbuf_submit(event, 0);
+}
+
 #endif

@@ -61,13 +61,6 @@ extern unsigned long bpf_mem_cgroup_page_state(struct mem_cgroup *memcg, int idx
  */
 extern const void mem_cgroup_stats_index __ksym __weak;
 
-static __always_inline struct mg_globals *globals(void)
-{
-	__u32 zero = 0;
-
-	return bpf_map_lookup_elem(&mg_globals, &zero);
-}
-
 /* The outermost cgroup of the current task that has a policy. */
 static __always_inline struct mg_policy *find_policy(__u64 *cgroup_id)
 {
@@ -267,25 +260,11 @@ static __always_inline void record(struct mg_stats *stats, __u64 cgroup_id, __u3
 		.pid = bpf_get_current_pid_tgid() >> 32,
 		.kind = kind,
 	};
-	struct mg_globals *g;
-	struct mg_event *event;
 
 	bpf_get_current_comm(d.comm, sizeof(d.comm));
 	if (!audited)
 		stats->last_denial = d;
-
-	event = bpf_ringbuf_reserve(&mg_events, sizeof(*event), 0);
-	if (!event) {
-		g = globals();
-		if (g)
-			__sync_fetch_and_add(&g->events_dropped, 1);
-		return;
-	}
-	event->cgroup_id = cgroup_id;
-	event->d = d;
-	event->audited = audited;
-	event->pad = 0;
-	bpf_ringbuf_submit(event, 0);
+	emit_event(cgroup_id, &d, audited);
 }
 
 static __always_inline int check_commit(struct mm_struct *mm, long pages, struct governed *gov)

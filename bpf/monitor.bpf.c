@@ -54,13 +54,6 @@ struct {
 	__type(value, struct mg_pending_kill);
 } mg_pending_kills SEC(".maps");
 
-static __always_inline struct mg_globals *globals(void)
-{
-	__u32 zero = 0;
-
-	return bpf_map_lookup_elem(&mg_globals, &zero);
-}
-
 /* The outermost cgroup with a policy among cgrp and its ancestors; 0 when none. */
 static __always_inline __u64 policy_cgroup(struct cgroup *cgrp)
 {
@@ -102,27 +95,13 @@ static __always_inline void record_kill(__u64 cgroup_id, __u32 pid, const char *
 		.pid = pid,
 		.kind = MG_KIND_OOM_KILL,
 	};
-	struct mg_event *event;
-	struct mg_globals *g;
 
 	if (!stats)
 		return;
 	__builtin_memcpy(d.comm, comm, sizeof(d.comm));
 	__sync_fetch_and_add(&stats->oom_kills, 1);
 	stats->last_oom_kill = d;
-
-	event = bpf_ringbuf_reserve(&mg_events, sizeof(*event), 0);
-	if (!event) {
-		g = globals();
-		if (g)
-			__sync_fetch_and_add(&g->events_dropped, 1);
-		return;
-	}
-	event->cgroup_id = cgroup_id;
-	event->d = d;
-	event->audited = 0;
-	event->pad = 0;
-	bpf_ringbuf_submit(event, 0);
+	emit_event(cgroup_id, &d, false);
 }
 
 /* mark_victim(struct task_struct *, uid_t): 6.8 and later, and backports. */
