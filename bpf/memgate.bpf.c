@@ -79,9 +79,13 @@ static __always_inline struct mg_policy *find_policy(__u64 *cgroup_id)
 	return NULL;
 }
 
+/*
+ * A direct (BTF) load: no helper call in the hottest path.  Every caller
+ * passes an mm the verifier knows as a kernel pointer.
+ */
 static __always_inline __s64 mm_commit_pages(struct mm_struct *mm)
 {
-	return BPF_CORE_READ(mm, data_vm) + BPF_CORE_READ(mm, stack_vm);
+	return mm->data_vm + mm->stack_vm;
 }
 
 /* Set an mm's share, keeping the cgroup's sum exact under concurrency. */
@@ -436,7 +440,7 @@ int BPF_PROG(mg_mmap_file_kfunc, struct file *file, unsigned long prot, unsigned
 static __always_inline int decide_mprotect(struct vm_area_struct *vma, unsigned long prot,
 					   bool kfuncs)
 {
-	unsigned long vm_flags = BPF_CORE_READ(vma, vm_flags);
+	unsigned long vm_flags = vma->vm_flags;
 	__u64 start, len, end, vm_start, vm_end;
 
 	/* Only what the kernel will not charge itself: private, newly writable, NORESERVE. */
@@ -445,8 +449,8 @@ static __always_inline int decide_mprotect(struct vm_area_struct *vma, unsigned 
 		return 0;
 	if (!syscall_args(MG_NR_MPROTECT, MG_NR_PKEY_MPROTECT, &start, &len))
 		return 0;
-	vm_start = BPF_CORE_READ(vma, vm_start);
-	vm_end = BPF_CORE_READ(vma, vm_end);
+	vm_start = vma->vm_start;
+	vm_end = vma->vm_end;
 	end = start + len;
 	if (start < vm_start)
 		start = vm_start;
@@ -454,7 +458,7 @@ static __always_inline int decide_mprotect(struct vm_area_struct *vma, unsigned 
 		end = vm_end;
 	if (end <= start)
 		return 0;
-	return decide_commit(BPF_CORE_READ(vma, vm_mm), (end - start) >> page_shift, kfuncs);
+	return decide_commit(vma->vm_mm, (end - start) >> page_shift, kfuncs);
 }
 
 SEC("fmod_ret/security_file_mprotect")
@@ -573,8 +577,8 @@ int BPF_PROG(mg_exec, struct linux_binprm *bprm, int ret)
 SEC("tp_btf/sched_process_fork")
 int BPF_PROG(mg_fork, struct task_struct *parent, struct task_struct *child)
 {
-	struct mm_struct *parent_mm = BPF_CORE_READ(parent, mm);
-	struct mm_struct *child_mm = BPF_CORE_READ(child, mm);
+	struct mm_struct *parent_mm = parent->mm;
+	struct mm_struct *child_mm = child->mm;
 	struct governed gov;
 
 	if (!child_mm || child_mm == parent_mm)

@@ -84,11 +84,11 @@ stress_ns() {
 
 # alloc_round VARIANT CGROUP: one sample of every allocation workload.
 alloc_round() {
-	add "mmap64.$1" "$(loop_ns "$2" mmaploop "${MMAP_ROUNDS:-20000}")"
-	add "fork.$1" "$(loop_ns "$2" forkloop "${FORK_ROUNDS:-300}")"
-	add "malloc.$1" "$(loop_ns "$2" mallocmix "${MALLOC_ROUNDS:-200000}")"
-	add "stressng.$1" "$(stress_ns "$2" "${STRESS_OPS:-40}")"
-	add "mmap1m.$1" "$(loop_ns "$2" bench "${ROUNDS:-5000}")"
+	add "mmap64.$1" "$(loop_ns "$2" mmaploop "${MMAP_ROUNDS:-10000}")"
+	add "fork.$1" "$(loop_ns "$2" forkloop "${FORK_ROUNDS:-100}")"
+	add "malloc.$1" "$(loop_ns "$2" mallocmix "${MALLOC_ROUNDS:-100000}")"
+	add "stressng.$1" "$(stress_ns "$2" "${STRESS_OPS:-20}")"
+	add "mmap1m.$1" "$(loop_ns "$2" bench "${ROUNDS:-2000}")"
 }
 
 start_ns() {
@@ -173,11 +173,16 @@ scale_round() {
 		add "deny.$1" "$(loop_ns "$CG/deny" denyloop "${DENY_ROUNDS:-2000}")"
 	done
 }
-hook prestart deny "$CG/deny" '{"memgate.io/commit-limit": "16Mi"}'
-scale_round 1
-echo "bench: starting $scale containers under policy" >&2
+# The same $scale cgroups with a process each in both measurements: only
+# whether they are under policy differs.
+echo "bench: $scale cgroups with a process each" >&2
 for ((n = 0; n < scale; n++)); do
 	sleeper "$CG/s$n"
+done
+hook prestart deny "$CG/deny" '{"memgate.io/commit-limit": "16Mi"}'
+scale_round 1
+echo "bench: putting the $scale under policy" >&2
+for ((n = 0; n < scale; n++)); do
 	hook prestart "s$n" "$CG/s$n" "$HOLDER"
 done
 [ "$(memgate status --json | jq '.containers | length')" -ge "$scale" ]
