@@ -90,7 +90,7 @@ setup() {
 		'memgate.io/pressure-gate=%|with a number'
 		'memgate.io/fork-gate.=1Gi|expected a container name after "fork-gate."'
 		'memgate.io/=1Gi|unknown knob ""'
-		'memgate.io/mode=Enforce|expected "enforce" or "audit"'
+		'memgate.io/mode=Enforce|expected "enforce", "audit" or "monitor"'
 	)
 	local c kv expected failed=0
 	for c in "${cases[@]}"; do
