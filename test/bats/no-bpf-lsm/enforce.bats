@@ -30,9 +30,19 @@ teardown() {
 	make_bundle c1 '{"memgate.io/fork-gate": "64Mi", "memgate.io/commit-limit": "128Mi", "memgate.io/on-unsupported": "warn"}' $((256 * 1048576)) -- /bin/sleep 600
 	start_ctr c1
 	status_of c1 | jq -e '.policy.fork_gate_bytes == 0 and .policy.commit_limit_bytes == 134217728'
-	# The warning, as the hook prints it (runc shows hook output only on failure).
-	state=$(runc state c1 | jq -c '{ociVersion: "1.0.2", id: "probe-warn", status: "creating", pid: .pid, bundle: .bundle, annotations: {"memgate.io/fork-gate": "64Mi", "memgate.io/on-unsupported": "warn"}}')
+	# The warning, as the hook prints it (runc shows hook output only on
+	# failure), for a cgroup of its own: c1's already has a policy, and under
+	# warn a fork gate alone falls back to monitoring, which registers one.
+	mkdir -p "$CGROUP_PARENT/probe-warn"
+	"$ALLOC" join "$CGROUP_PARENT/probe-warn/cgroup.procs" exec /bin/sleep 600 &
+	pid=$!
+	for _ in $(seq 50); do grep -q . "$CGROUP_PARENT/probe-warn/cgroup.procs" && break; sleep 0.1; done
+	state=$(jq -cn --argjson pid "$pid" '{ociVersion: "1.0.2", id: "probe-warn", status: "creating", pid: $pid, bundle: "/tmp", annotations: {"memgate.io/fork-gate": "64Mi", "memgate.io/on-unsupported": "warn"}}')
 	run --separate-stderr "$HOOK" prestart <<<"$state"
+	"$HOOK" poststop <<<"${state/creating/stopped}"
+	kill "$pid"
+	wait "$pid" 2>/dev/null || true
+	rmdir "$CGROUP_PARENT/probe-warn"
 	[ "$status" -eq 0 ]
 	[[ "$stderr" == *"warning: annotation memgate.io/fork-gate is not enforced on this kernel"* ]]
 }
