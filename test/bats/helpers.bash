@@ -99,6 +99,14 @@ assert_no_memgate() {
 	return 1
 }
 
+# Run in teardown of suites that use crun: remove every crun container.
+cleanup_crun_containers() {
+	local id
+	for id in $(crun list -q 2>/dev/null); do
+		crun delete -f "$id" >/dev/null 2>&1 || true
+	done
+}
+
 # Run in teardown: remove every container this test made, then memgate's state.
 cleanup_containers() {
 	local id states=(/run/runc/*)

@@ -14,9 +14,7 @@ setup() {
 }
 
 teardown() {
-	for id in $(crun list -q 2>/dev/null); do
-		crun delete -f "$id" >/dev/null 2>&1 || true
-	done
+	cleanup_crun_containers
 	cleanup_containers
 }
 
