@@ -23,6 +23,10 @@ CPPFLAGS += -Iinclude -Ibpf -I$(BUILD) -D_GNU_SOURCE
 LDLIBS += -lbpf -lelf -lz -ljson-c
 
 BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -Ibpf -Ibpf/vmlinux/$(ARCH) -Wall
+# -DMG_LAYOUT_TEST: the other map layout test/bats/upgrade.bats upgrades from.
+LAYOUT_FLAGS ?=
+CPPFLAGS += $(LAYOUT_FLAGS)
+BPF_CFLAGS += $(LAYOUT_FLAGS)
 
 LIB_SRCS := lib/error.c oci/state.c oci/spec.c oci/policy.c oci/config.c
 HOOK_SRCS := hook/hook.c hook/cgroup.c hook/shared.c hook/probe.c hook/monitor.c
@@ -59,6 +63,17 @@ all: $(BUILD)/test/deny-seccomp
 $(BUILD)/test/deny-seccomp: test/progs/deny-seccomp.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $< -lseccomp -o $@
+
+# memgate of another map layout, the older memgate of test/bats/upgrade.bats.
+# One sub-make builds both binaries; the guest gets $(BUILD)/test.
+LAYOUT_TEST := $(BUILD)/test/layout-test
+all: $(LAYOUT_TEST)/built
+$(LAYOUT_TEST)/built: FORCE
+	@$(MAKE) --no-print-directory BUILD=$(BUILD)/layout-test LAYOUT_FLAGS=-DMG_LAYOUT_TEST \
+		$(BUILD)/layout-test/memgate-hook $(BUILD)/layout-test/memgate
+	@mkdir -p $(@D)
+	@cp -p $(BUILD)/layout-test/memgate-hook $(BUILD)/layout-test/memgate $(@D)/
+	@touch $@
 
 $(BUILD)/memgate-hook: $(HOOK_SRCS:%.c=$(BUILD)/%.o) $(LIB_OBJS)
 	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@

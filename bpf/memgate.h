@@ -12,7 +12,16 @@
 #endif
 
 #define MG_PIN_DIR "/sys/fs/bpf/memgate"
+#ifndef MG_LAYOUT_TEST
 #define MG_LAYOUT_VERSION 3
+#else
+/*
+ * The "older memgate" of test/bats/upgrade.bats (make builds it into
+ * build/test/layout-test): another version and a policy value of another
+ * size, as a real layout change brings.
+ */
+#define MG_LAYOUT_VERSION 2
+#endif
 
 #define MG_MAX_CGROUPS 4096	/* containers under policy at once */
 #define MG_MAX_MMS 32768	/* address spaces tracked for commit accounting */
@@ -27,6 +36,9 @@ enum mg_mode_flags {
 
 /* memgate_policies: cgroup id -> policy, written by the hook only. */
 struct mg_policy {
+#ifdef MG_LAYOUT_TEST
+	__u64 layout_test;
+#endif
 	__u64 commit_limit;  /* bytes of committed private memory, 0 = none */
 	__u64 pressure_gate; /* bytes in use (not counting file cache), 0 = none */
 	__u64 fork_gate;     /* bytes in use above which fork fails, 0 = none */

@@ -164,8 +164,11 @@ static void prune_quietly(void)
 	struct mg_shared shared __attribute__((cleanup(mg_shared_close))) = MG_SHARED_INIT;
 	struct mg_error ignored;
 
-	if (!mg_shared_exists() || mg_shared_lock(&shared, &ignored) < 0 ||
-	    mg_shared_open(&shared, false, &ignored) < 0)
+	if ((!mg_shared_exists() && !mg_shared_retired_exist()) ||
+	    mg_shared_lock(&shared, &ignored) < 0)
+		return;
+	mg_shared_serve_retired(NULL);
+	if (!mg_shared_exists() || mg_shared_open(&shared, false, &ignored) < 0)
 		return;
 	mg_shared_prune(&shared);
 	mg_shared_release_if_unused(&shared, &ignored);
@@ -248,6 +251,7 @@ static int start(const struct mg_state *state, const struct mg_policy_spec *spec
 	ret = mg_shared_lock(&shared, err);
 	if (ret < 0)
 		return ret;
+	mg_shared_serve_retired(NULL);
 	ret = mg_shared_open(&shared, true, err);
 	if (ret < 0) {
 		/* warn keeps its promise even when nothing of memgate loads. */
@@ -283,11 +287,12 @@ static int stop(const struct mg_state *state, struct mg_error *err)
 	struct mg_shared shared __attribute__((cleanup(mg_shared_close))) = MG_SHARED_INIT;
 	int ret;
 
-	if (!mg_shared_exists())
+	if (!mg_shared_exists() && !mg_shared_retired_exist())
 		return 0;
 	ret = mg_shared_lock(&shared, err);
 	if (ret < 0)
 		return ret;
+	mg_shared_serve_retired(state->id);
 	if (!mg_shared_exists())
 		return 0;
 	ret = mg_shared_open(&shared, false, err);

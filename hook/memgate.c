@@ -178,10 +178,30 @@ static void print_monitor(const struct entry *e)
 
 static int open_shared(struct mg_shared *s, bool *none, struct mg_error *err)
 {
+	int ret;
+
 	*none = !mg_shared_exists();
 	if (*none)
 		return 0;
-	return mg_shared_open(s, false, err);
+	ret = mg_shared_open(s, false, err);
+	if (ret == -EPROTO) { /* another layout's: listed as retired */
+		mg_shared_close(s);
+		*err = (struct mg_error){};
+		*none = true;
+		return 0;
+	}
+	return ret;
+}
+
+/* Older layouts' trees, still serving their containers after an upgrade. */
+static void print_retired(const struct mg_retired *retired, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		printf("layout %" PRIu64 " state at %s: %u container%s under its policy, "
+		       "served until %s\n",
+		       retired[i].layout, retired[i].path, retired[i].containers,
+		       retired[i].containers == 1 ? "" : "s",
+		       retired[i].containers == 1 ? "it stops" : "they stop");
 }
 
 static int cmd_status(int argc, char **argv, struct mg_error *err)
@@ -189,8 +209,9 @@ static int cmd_status(int argc, char **argv, struct mg_error *err)
 	static const char *const known[] = { "--json", "--prometheus", NULL };
 	struct mg_shared s __attribute__((cleanup(mg_shared_close))) = MG_SHARED_INIT;
 	_cleanup_free_ struct entry *list = NULL;
+	struct mg_retired retired[8];
 	struct mg_globals g = {};
-	size_t n = 0;
+	size_t n = 0, n_retired;
 	__u32 zero = 0;
 	bool none;
 	int ret;
@@ -201,6 +222,7 @@ static int cmd_status(int argc, char **argv, struct mg_error *err)
 	ret = open_shared(&s, &none, err);
 	if (ret < 0)
 		return ret;
+	n_retired = mg_shared_list_retired(retired, sizeof(retired) / sizeof(retired[0]));
 	if (!none) {
 		bpf_map_lookup_elem(s.globals, &zero, &g);
 		ret = collect(&s, &list, &n);
@@ -255,6 +277,16 @@ static int cmd_status(int argc, char **argv, struct mg_error *err)
 			json_object_array_add(arr, c);
 		}
 		json_object_object_add(root, "containers", arr);
+		arr = json_object_new_array();
+		for (size_t i = 0; i < n_retired; i++) {
+			json_object *r = json_object_new_object();
+
+			json_object_object_add(r, "path", json_object_new_string(retired[i].path));
+			json_object_object_add(r, "layout", u64(retired[i].layout));
+			json_object_object_add(r, "containers", u64(retired[i].containers));
+			json_object_array_add(arr, r);
+		}
+		json_object_object_add(root, "retired", arr);
 		print_json(root);
 		return 0;
 	}
@@ -314,7 +346,9 @@ static int cmd_status(int argc, char **argv, struct mg_error *err)
 		return 0;
 	}
 	if (none) {
-		printf("memgate: not loaded (no container is under policy)\n");
+		if (!n_retired)
+			printf("memgate: not loaded (no container is under policy)\n");
+		print_retired(retired, n_retired);
 		return 0;
 	}
 	printf("%-24s %-8s %12s %12s %10s %10s %10s %8s\n", "CONTAINER", "MODE", "COMMITTED", "LIMIT",
@@ -347,6 +381,7 @@ static int cmd_status(int argc, char **argv, struct mg_error *err)
 		       strerror((int)-g.enforce_error));
 	if (g.events_dropped)
 		printf("events dropped: %" PRIu64 "\n", (uint64_t)g.events_dropped);
+	print_retired(retired, n_retired);
 	return 0;
 }
 
@@ -512,6 +547,18 @@ static int cmd_gc(int argc, char **argv, struct mg_error *err)
 	ret = mg_shared_lock(&s, err);
 	if (ret < 0)
 		return ret;
+	if (all) {
+		ret = mg_shared_remove_retired(err);
+		if (ret < 0)
+			return ret;
+		if (ret > 0)
+			printf("memgate: removed %d older layout%s state\n", ret, ret == 1 ? "'s" : "s'");
+	} else {
+		struct mg_retired retired[8];
+
+		mg_shared_serve_retired(NULL);
+		print_retired(retired, mg_shared_list_retired(retired, sizeof(retired) / sizeof(retired[0])));
+	}
 	if (!mg_shared_exists()) {
 		printf("memgate: nothing to collect\n");
 		return 0;

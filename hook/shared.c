@@ -4,7 +4,9 @@
 #include <ftw.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
 #include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -24,6 +26,7 @@
 #define BPFFS "/sys/fs/bpf"
 #define STAGING_PREFIX BPFFS "/memgate-staging-"
 #define DEAD_PREFIX BPFFS "/memgate-dead-"
+#define RETIRED_PREFIX BPFFS "/memgate-retired-"
 
 static const struct {
 	const char *name;
@@ -112,6 +115,210 @@ static void remove_stale_trees(void)
 		snprintf(path, sizeof(path), BPFFS "/%s", de->d_name);
 		remove_tree(path);
 	}
+}
+
+/*
+ * Another layout's tree.  What every layout keeps, so one memgate can serve
+ * another's tree without reading the rest: maps/policies keyed by the __u64
+ * cgroup id, maps/containers keyed by the zero-padded container id with the
+ * __u64 cgroup id first in its value, maps/globals[0] starting with the
+ * __u64 layout version, and links/fork-gate-<cgroup id>.
+ */
+static int open_pinned_map(const char *dir, const char *name, struct bpf_map_info *info)
+{
+	__u32 len = sizeof(*info);
+	char path[1024];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/maps/%s", dir, name);
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return -errno;
+	memset(info, 0, sizeof(*info));
+	if (bpf_obj_get_info_by_fd(fd, info, &len) < 0) {
+		close(fd);
+		return -errno;
+	}
+	return fd;
+}
+
+/* The first __u64 of map[key], whatever the layout's value size. */
+static int lookup_first_u64(int map, const struct bpf_map_info *info, const void *key, __u64 *out)
+{
+	_cleanup_free_ void *value = NULL;
+
+	if (info->value_size < sizeof(*out))
+		return -EPROTO;
+	value = calloc(1, info->value_size);
+	if (!value)
+		return -ENOMEM;
+	if (bpf_map_lookup_elem(map, key, value) < 0)
+		return -errno;
+	memcpy(out, value, sizeof(*out));
+	return 0;
+}
+
+static __u64 tree_layout(const char *dir)
+{
+	struct bpf_map_info info;
+	_cleanup_close_ int globals = open_pinned_map(dir, "globals", &info);
+	__u32 zero = 0;
+	__u64 layout = 0;
+
+	if (globals >= 0 && info.key_size == sizeof(zero))
+		lookup_first_u64(globals, &info, &zero, &layout);
+	return layout;
+}
+
+static unsigned int count_keys(int map, __u32 key_size)
+{
+	_cleanup_free_ void *key = calloc(2, key_size);
+	unsigned int n = 0;
+
+	if (!key)
+		return 0;
+	for (void *prev = NULL; bpf_map_get_next_key(map, prev, (char *)key + key_size) == 0; n++) {
+		memcpy(key, (char *)key + key_size, key_size);
+		prev = key;
+	}
+	return n;
+}
+
+/* Its policy first: after that one delete the old programs decide nothing for it. */
+static void forget_retired(const char *dir, int policies, __u64 cgroup_id)
+{
+	char path[1024];
+
+	bpf_map_delete_elem(policies, &cgroup_id);
+	snprintf(path, sizeof(path), "%s/links/fork-gate-%" PRIu64, dir, (uint64_t)cgroup_id);
+	unlink(path);
+}
+
+static void release_tree(const char *dir)
+{
+	char dead[256];
+
+	snprintf(dead, sizeof(dead), DEAD_PREFIX "%d", getpid());
+	if (rename(dir, dead) == 0)
+		remove_tree(dead);
+}
+
+static void serve_retired_tree(const char *dir, const char *stopped_id)
+{
+	struct bpf_map_info pinfo, cinfo;
+	_cleanup_close_ int policies = open_pinned_map(dir, "policies", &pinfo);
+	_cleanup_close_ int containers = open_pinned_map(dir, "containers", &cinfo);
+	__u64 id, next, *prev = NULL;
+
+	if (policies < 0 || pinfo.key_size != sizeof(__u64))
+		return; /* not a tree memgate can serve: `memgate gc --all` removes it */
+	if (stopped_id && containers >= 0 && strlen(stopped_id) < cinfo.key_size) {
+		_cleanup_free_ char *key = calloc(1, cinfo.key_size);
+		__u64 cgroup_id;
+
+		if (key) {
+			memcpy(key, stopped_id, strlen(stopped_id));
+			if (lookup_first_u64(containers, &cinfo, key, &cgroup_id) == 0) {
+				forget_retired(dir, policies, cgroup_id);
+				bpf_map_delete_elem(containers, key);
+			}
+		}
+	}
+	while (bpf_map_get_next_key(policies, prev, &next) == 0) {
+		if (!mg_cgroup_alive(next)) {
+			forget_retired(dir, policies, next);
+			continue; /* restart from prev: next is gone */
+		}
+		id = next;
+		prev = &id;
+	}
+	if (bpf_map_get_next_key(policies, NULL, &next) == 0)
+		return;
+	syslog(LOG_NOTICE, "the last container of %s is gone: removing it", dir);
+	release_tree(dir);
+}
+
+static bool is_retired(const char *name)
+{
+	return !strncmp(name, "memgate-retired-", 16);
+}
+
+bool mg_shared_retired_exist(void)
+{
+	_cleanup_closedir_ DIR *dir = opendir(BPFFS);
+	struct dirent *de;
+
+	while (dir && (de = readdir(dir)))
+		if (is_retired(de->d_name))
+			return true;
+	return false;
+}
+
+void mg_shared_serve_retired(const char *stopped_id)
+{
+	_cleanup_closedir_ DIR *dir = NULL;
+	struct dirent *de;
+	char path[512];
+	__u64 layout;
+
+	if (mg_shared_exists() && (layout = tree_layout(MG_PIN_DIR)) != MG_LAYOUT_VERSION) {
+		snprintf(path, sizeof(path), RETIRED_PREFIX "%" PRIu64 "-%d", (uint64_t)layout,
+			 getpid());
+		if (rename(MG_PIN_DIR, path) == 0)
+			syslog(LOG_NOTICE,
+			       "%s held layout %" PRIu64 ", this memgate uses %d: moved to %s, "
+			       "where it serves its containers until the last one stops",
+			       MG_PIN_DIR, (uint64_t)layout, MG_LAYOUT_VERSION, path);
+	}
+	dir = opendir(BPFFS);
+	while (dir && (de = readdir(dir))) {
+		if (!is_retired(de->d_name))
+			continue;
+		snprintf(path, sizeof(path), BPFFS "/%s", de->d_name);
+		serve_retired_tree(path, stopped_id);
+	}
+}
+
+size_t mg_shared_list_retired(struct mg_retired *out, size_t max)
+{
+	_cleanup_closedir_ DIR *dir = opendir(BPFFS);
+	struct dirent *de;
+	size_t n = 0;
+
+	while (dir && n < max && (de = readdir(dir))) {
+		struct bpf_map_info info;
+		_cleanup_close_ int policies = -1;
+		bool current = !strcmp(de->d_name, "memgate");
+
+		if (!is_retired(de->d_name) && !current)
+			continue;
+		snprintf(out[n].path, sizeof(out[n].path), BPFFS "/%s", de->d_name);
+		out[n].layout = tree_layout(out[n].path);
+		if (current && out[n].layout == MG_LAYOUT_VERSION)
+			continue;
+		policies = open_pinned_map(out[n].path, "policies", &info);
+		out[n].containers = policies < 0 ? 0 : count_keys(policies, info.key_size);
+		n++;
+	}
+	return n;
+}
+
+int mg_shared_remove_retired(struct mg_error *err)
+{
+	_cleanup_closedir_ DIR *dir = opendir(BPFFS);
+	struct dirent *de;
+	char path[512];
+	int removed = 0;
+
+	while (dir && (de = readdir(dir))) {
+		if (!is_retired(de->d_name))
+			continue;
+		snprintf(path, sizeof(path), BPFFS "/%s", de->d_name);
+		if (remove_tree(path) < 0)
+			return mg_fail_errno(err, errno, "cannot remove %s", path);
+		removed++;
+	}
+	return removed;
 }
 
 static int pin_map(struct bpf_map *map, const char *dir, const char *name, struct mg_error *err)
@@ -397,7 +604,8 @@ int mg_shared_open(struct mg_shared *s, bool create, struct mg_error *err)
 	if (bpf_map_lookup_elem(s->globals, &zero, &g) < 0 || g.layout_version != MG_LAYOUT_VERSION)
 		return mg_fail(err, EPROTO,
 			       "%s holds memgate state of layout %llu, this memgate uses layout %d; "
-			       "stop its containers or run `memgate gc --all`",
+			       "the next container start or `memgate gc` moves it aside and serves "
+			       "its containers until they stop",
 			       MG_PIN_DIR, (unsigned long long)g.layout_version, MG_LAYOUT_VERSION);
 	return 0;
 }

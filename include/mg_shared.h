@@ -10,6 +10,8 @@
  *   progs/task_alloc            the lsm_cgroup program, attached per container
  *   links/fork-gate-<cgroup id>        one per container with a fork gate
  *
+ * A tree of another layout is retired beside it (mg_shared_serve_retired).
+ *
  * The tree is built in a staging directory and renamed into place, so a
  * hook killed half-way leaves either the whole tree or none of it.  Every
  * change happens under an flock on MG_LOCK_FILE, which the kernel drops
@@ -85,6 +87,30 @@ void mg_shared_prune(struct mg_shared *s);
 int mg_shared_release_if_unused(struct mg_shared *s, struct mg_error *err);
 
 void mg_shared_close(struct mg_shared *s);
+
+/*
+ * Upgrades.  With the lock held, a tree of another layout at MG_PIN_DIR is
+ * moved to MG_PIN_DIR-retired-<layout>-<pid>, never written as ours: its
+ * programs keep serving its containers.  Each retired tree then forgets the
+ * container stopped_id (NULL: none) and the cgroups that are gone, and is
+ * removed with its last container.
+ */
+void mg_shared_serve_retired(const char *stopped_id);
+
+/* Whether any retired tree is still served (one readdir, no BPF). */
+bool mg_shared_retired_exist(void);
+
+struct mg_retired {
+	char path[512];
+	uint64_t layout;	 /* 0 when its globals can not be read */
+	unsigned int containers; /* policies it still holds */
+};
+
+/* Retired trees, and MG_PIN_DIR when it holds another layout not yet moved. */
+size_t mg_shared_list_retired(struct mg_retired *out, size_t max);
+
+/* memgate gc --all: remove every retired tree, with its containers' policies; how many. */
+int mg_shared_remove_retired(struct mg_error *err);
 
 int mg_container_key(const char *id, struct mg_container_key *key, struct mg_error *err);
 

@@ -86,6 +86,8 @@ status_of() {
 assert_no_memgate() {
 	local progs links deadline
 	[ ! -e /sys/fs/bpf/memgate ] || { echo "pins left: $(find /sys/fs/bpf/memgate)"; return 1; }
+	# Nor a staging, dying or retired tree.
+	! compgen -G "/sys/fs/bpf/memgate-*" || { echo "trees left: $(echo /sys/fs/bpf/memgate-*)"; return 1; }
 	deadline=$((${EPOCHREALTIME/./} + 15000000))
 	while :; do
 		progs=$(bpftool prog show | grep -E 'name mg_' || true)
