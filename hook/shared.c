@@ -210,8 +210,12 @@ static void serve_retired_tree(const char *dir, const char *stopped_id)
 	_cleanup_close_ int containers = open_pinned_map(dir, "containers", &cinfo);
 	__u64 id, next, *prev = NULL;
 
-	if (policies < 0 || pinfo.key_size != sizeof(__u64))
-		return; /* not a tree memgate can serve: `memgate gc --all` removes it */
+	if (policies < 0) { /* no policy to serve: whatever is left there decides nothing */
+		release_tree(dir);
+		return;
+	}
+	if (pinfo.key_size != sizeof(__u64))
+		return; /* not a layout memgate can serve: `memgate gc --all` removes it */
 	if (stopped_id && containers >= 0 && strlen(stopped_id) < cinfo.key_size) {
 		_cleanup_free_ char *key = calloc(1, cinfo.key_size);
 		__u64 cgroup_id;

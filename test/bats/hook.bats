@@ -39,6 +39,35 @@ teardown() {
 	assert_no_memgate
 }
 
+@test "the failure rule: memgate's own state broken never blocks a container without annotations" {
+	make_bundle plain '{}' 0 -- /bin/true
+	make_bundle c1 '{"memgate.io/commit-limit": "64Mi"}' 0 -- /bin/sleep 600
+	# A tree at memgate's pin path that is no memgate tree: directories where the maps belong.
+	mkdir -p /sys/fs/bpf/memgate/maps/policies /sys/fs/bpf/memgate/maps/globals
+	run run_ctr plain
+	echo "$output"
+	[ "$status" -eq 0 ]
+	# It is moved aside and removed (nothing in it decides anything), and memgate loads its own.
+	start_ctr c1
+	policy_is "$(cgroup_id c1)" '.commit_limit == 67108864'
+	runc delete -f c1
+	assert_no_memgate
+
+	# memgate's lock can not be taken: the annotated container is refused in one line, the other starts.
+	rm -rf /run/memgate
+	touch /run/memgate
+	run run_ctr plain
+	echo "$output"
+	[ "$status" -eq 0 ]
+	run start_ctr c1
+	rm -f /run/memgate
+	cat "$BUNDLES/c1.log"
+	[ "$status" -ne 0 ]
+	grep -q 'memgate-hook: cannot open /run/memgate/lock: Not a directory' "$BUNDLES/c1.log"
+	runc delete -f c1 2>/dev/null || true
+	assert_no_memgate
+}
+
 # start_with_lock_held NAME: start a bundle detached while memgate's lock is
 # held (flock -o keeps the lock's fd from runc); a hook that takes the lock
 # waits, and timeout fails runc.  runc's output is in $BUNDLES/NAME.log.
