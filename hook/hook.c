@@ -296,6 +296,8 @@ static int stop(const struct mg_state *state, struct mg_error *err)
 	if (!mg_shared_exists())
 		return 0;
 	ret = mg_shared_open(&shared, false, err);
+	if (ret == -EPROTO) /* a newer memgate's tree: this container is not in it */
+		return 0;
 	if (ret < 0)
 		return ret;
 	mg_shared_prune(&shared);

@@ -548,25 +548,25 @@ static int cmd_gc(int argc, char **argv, struct mg_error *err)
 	if (ret < 0)
 		return ret;
 	if (all) {
-		ret = mg_shared_remove_retired(err);
+		ret = mg_shared_remove_all(err);
 		if (ret < 0)
 			return ret;
-		if (ret > 0)
-			printf("memgate: removed %d older layout%s state\n", ret, ret == 1 ? "'s" : "s'");
-	} else {
+		if (ret == 0)
+			printf("memgate: nothing to collect\n");
+		else
+			printf("memgate: removed all of %s (%d tree%s, retired and stale included)\n",
+			       MG_PIN_DIR, ret, ret == 1 ? "" : "s");
+		return 0;
+	}
+	mg_shared_serve_retired(NULL);
+	{
 		struct mg_retired retired[8];
 
-		mg_shared_serve_retired(NULL);
 		print_retired(retired, mg_shared_list_retired(retired, sizeof(retired) / sizeof(retired[0])));
 	}
 	if (!mg_shared_exists()) {
 		printf("memgate: nothing to collect\n");
 		return 0;
-	}
-	if (all) {
-		ret = mg_shared_release_if_unused(&s, err); /* s has no maps open: removes all */
-		printf("memgate: removed all of %s\n", MG_PIN_DIR);
-		return ret;
 	}
 	ret = mg_shared_open(&s, false, err);
 	if (ret < 0)

@@ -99,22 +99,64 @@ static int remove_tree(const char *dir)
 	return nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
-/* A staging or dying tree left by a hook that was killed; we hold the lock. */
-static void remove_stale_trees(void)
+enum tree_kind {
+	TREE_STALE = 1,	  /* memgate-staging-*, memgate-dead-*: left by a killed hook */
+	TREE_RETIRED = 2, /* memgate-retired-*: an older layout's, still serving */
+};
+
+static int tree_kind(const char *name)
+{
+	if (!strncmp(name, "memgate-staging-", 16) || !strncmp(name, "memgate-dead-", 13))
+		return TREE_STALE;
+	if (!strncmp(name, "memgate-retired-", 16))
+		return TREE_RETIRED;
+	return 0;
+}
+
+/* fn on the path of each of memgate's trees of the kinds in mask, until it returns non-zero. */
+static int for_each_tree(int mask, int (*fn)(const char *path, void *arg), void *arg)
 {
 	_cleanup_closedir_ DIR *dir = opendir(BPFFS);
 	struct dirent *de;
 	char path[512];
+	int ret;
 
-	if (!dir)
-		return;
-	while ((de = readdir(dir))) {
-		if (strncmp(de->d_name, "memgate-staging-", 16) &&
-		    strncmp(de->d_name, "memgate-dead-", 13))
+	while (dir && (de = readdir(dir))) {
+		if (!(tree_kind(de->d_name) & mask))
 			continue;
 		snprintf(path, sizeof(path), BPFFS "/%s", de->d_name);
-		remove_tree(path);
+		ret = fn(path, arg);
+		if (ret)
+			return ret;
 	}
+	return 0;
+}
+
+struct removal {
+	int removed;
+	int error;
+	char failed[512];
+};
+
+static int remove_counted(const char *path, void *arg)
+{
+	struct removal *r = arg;
+
+	if (remove_tree(path) == 0)
+		r->removed++;
+	else if (!r->error) {
+		r->error = errno;
+		snprintf(r->failed, sizeof(r->failed), "%s", path);
+	}
+	return 0;
+}
+
+/* Staging or dying trees left by hooks that were killed; we hold the lock. */
+static void remove_stale_trees(void)
+{
+	struct removal r = {};
+
+	for_each_tree(TREE_STALE, remove_counted, &r);
 }
 
 /*
@@ -194,28 +236,37 @@ static void forget_retired(const char *dir, int policies, __u64 cgroup_id)
 	unlink(path);
 }
 
-static void release_tree(const char *dir)
+/* Renamed out of the way first: a kill leaves a dead tree, never a half-removed one. */
+static int release_tree(const char *dir, struct mg_error *err)
 {
 	char dead[256];
 
 	snprintf(dead, sizeof(dead), DEAD_PREFIX "%d", getpid());
-	if (rename(dir, dead) == 0)
-		remove_tree(dead);
+	if (rename(dir, dead) < 0) {
+		if (errno == ENOENT)
+			return 0;
+		return mg_fail_errno(err, errno, "cannot remove %s", dir);
+	}
+	if (remove_tree(dead) < 0)
+		return mg_fail_errno(err, errno, "cannot remove %s", dead);
+	return 0;
 }
 
-static void serve_retired_tree(const char *dir, const char *stopped_id)
+static int serve_retired_tree(const char *dir, void *arg)
 {
+	const char *stopped_id = arg;
+	struct mg_error ignored;
 	struct bpf_map_info pinfo, cinfo;
 	_cleanup_close_ int policies = open_pinned_map(dir, "policies", &pinfo);
 	_cleanup_close_ int containers = open_pinned_map(dir, "containers", &cinfo);
 	__u64 id, next, *prev = NULL;
 
 	if (policies < 0) { /* no policy to serve: whatever is left there decides nothing */
-		release_tree(dir);
-		return;
+		release_tree(dir, &ignored);
+		return 0;
 	}
 	if (pinfo.key_size != sizeof(__u64))
-		return; /* not a layout memgate can serve: `memgate gc --all` removes it */
+		return 0; /* not a layout memgate can serve: `memgate gc --all` removes it */
 	if (stopped_id && containers >= 0 && strlen(stopped_id) < cinfo.key_size) {
 		_cleanup_free_ char *key = calloc(1, cinfo.key_size);
 		__u64 cgroup_id;
@@ -237,35 +288,29 @@ static void serve_retired_tree(const char *dir, const char *stopped_id)
 		prev = &id;
 	}
 	if (bpf_map_get_next_key(policies, NULL, &next) == 0)
-		return;
+		return 0;
 	syslog(LOG_NOTICE, "the last container of %s is gone: removing it", dir);
-	release_tree(dir);
+	release_tree(dir, &ignored);
+	return 0;
 }
 
-static bool is_retired(const char *name)
+static int found(const char *path, void *arg)
 {
-	return !strncmp(name, "memgate-retired-", 16);
+	return 1;
 }
 
 bool mg_shared_retired_exist(void)
 {
-	_cleanup_closedir_ DIR *dir = opendir(BPFFS);
-	struct dirent *de;
-
-	while (dir && (de = readdir(dir)))
-		if (is_retired(de->d_name))
-			return true;
-	return false;
+	return for_each_tree(TREE_RETIRED, found, NULL) > 0;
 }
 
 void mg_shared_serve_retired(const char *stopped_id)
 {
-	_cleanup_closedir_ DIR *dir = NULL;
-	struct dirent *de;
 	char path[512];
 	__u64 layout;
 
-	if (mg_shared_exists() && (layout = tree_layout(MG_PIN_DIR)) != MG_LAYOUT_VERSION) {
+	/* Only an older layout: an older memgate never retires a newer one's tree. */
+	if (mg_shared_exists() && (layout = tree_layout(MG_PIN_DIR)) < MG_LAYOUT_VERSION) {
 		snprintf(path, sizeof(path), RETIRED_PREFIX "%" PRIu64 "-%d", (uint64_t)layout,
 			 getpid());
 		if (rename(MG_PIN_DIR, path) == 0)
@@ -274,55 +319,55 @@ void mg_shared_serve_retired(const char *stopped_id)
 			       "where it serves its containers until the last one stops",
 			       MG_PIN_DIR, (uint64_t)layout, MG_LAYOUT_VERSION, path);
 	}
-	dir = opendir(BPFFS);
-	while (dir && (de = readdir(dir))) {
-		if (!is_retired(de->d_name))
-			continue;
-		snprintf(path, sizeof(path), BPFFS "/%s", de->d_name);
-		serve_retired_tree(path, stopped_id);
-	}
+	for_each_tree(TREE_RETIRED, serve_retired_tree, (void *)stopped_id);
+}
+
+struct retired_list {
+	struct mg_retired *out;
+	size_t max, n;
+};
+
+static int list_one(const char *path, void *arg)
+{
+	struct retired_list *list = arg;
+	struct mg_retired *r = &list->out[list->n];
+	struct bpf_map_info info;
+	_cleanup_close_ int policies = -1;
+
+	if (list->n == list->max)
+		return 1;
+	snprintf(r->path, sizeof(r->path), "%s", path);
+	r->layout = tree_layout(path);
+	if (!strcmp(path, MG_PIN_DIR) && r->layout == MG_LAYOUT_VERSION)
+		return 0;
+	policies = open_pinned_map(path, "policies", &info);
+	r->containers = policies < 0 ? 0 : count_keys(policies, info.key_size);
+	list->n++;
+	return 0;
 }
 
 size_t mg_shared_list_retired(struct mg_retired *out, size_t max)
 {
-	_cleanup_closedir_ DIR *dir = opendir(BPFFS);
-	struct dirent *de;
-	size_t n = 0;
+	struct retired_list list = { out, max, 0 };
 
-	while (dir && n < max && (de = readdir(dir))) {
-		struct bpf_map_info info;
-		_cleanup_close_ int policies = -1;
-		bool current = !strcmp(de->d_name, "memgate");
-
-		if (!is_retired(de->d_name) && !current)
-			continue;
-		snprintf(out[n].path, sizeof(out[n].path), BPFFS "/%s", de->d_name);
-		out[n].layout = tree_layout(out[n].path);
-		if (current && out[n].layout == MG_LAYOUT_VERSION)
-			continue;
-		policies = open_pinned_map(out[n].path, "policies", &info);
-		out[n].containers = policies < 0 ? 0 : count_keys(policies, info.key_size);
-		n++;
-	}
-	return n;
+	if (mg_shared_exists())
+		list_one(MG_PIN_DIR, &list);
+	for_each_tree(TREE_RETIRED, list_one, &list);
+	return list.n;
 }
 
-int mg_shared_remove_retired(struct mg_error *err)
+int mg_shared_remove_all(struct mg_error *err)
 {
-	_cleanup_closedir_ DIR *dir = opendir(BPFFS);
-	struct dirent *de;
-	char path[512];
-	int removed = 0;
+	struct removal r = {};
 
-	while (dir && (de = readdir(dir))) {
-		if (!is_retired(de->d_name))
-			continue;
-		snprintf(path, sizeof(path), BPFFS "/%s", de->d_name);
-		if (remove_tree(path) < 0)
-			return mg_fail_errno(err, errno, "cannot remove %s", path);
-		removed++;
-	}
-	return removed;
+	for_each_tree(TREE_STALE | TREE_RETIRED, remove_counted, &r);
+	if (r.error)
+		return mg_fail_errno(err, r.error, "cannot remove %s", r.failed);
+	if (access(MG_PIN_DIR, F_OK) < 0)
+		return r.removed;
+	if (release_tree(MG_PIN_DIR, err) < 0)
+		return -err->code;
+	return r.removed + 1;
 }
 
 static int pin_map(struct bpf_map *map, const char *dir, const char *name, struct mg_error *err)
@@ -586,9 +631,8 @@ out:
 
 int mg_shared_open(struct mg_shared *s, bool create, struct mg_error *err)
 {
-	struct mg_globals g = {};
-	__u32 zero = 0;
 	char path[512];
+	__u64 layout;
 	int ret;
 
 	if (!mg_shared_exists()) {
@@ -599,18 +643,25 @@ int mg_shared_open(struct mg_shared *s, bool create, struct mg_error *err)
 		if (ret < 0)
 			return ret;
 	}
+	/* Before any map: another layout may name or shape them differently. */
+	layout = tree_layout(MG_PIN_DIR);
+	if (layout > MG_LAYOUT_VERSION)
+		return mg_fail(err, EPROTO,
+			       "%s holds memgate state of layout %" PRIu64 ", newer than this "
+			       "memgate's %d: run the newer memgate-hook, or stop its containers first",
+			       MG_PIN_DIR, (uint64_t)layout, MG_LAYOUT_VERSION);
+	if (layout != MG_LAYOUT_VERSION)
+		return mg_fail(err, EPROTO,
+			       "%s holds memgate state of layout %" PRIu64 ", older than this "
+			       "memgate's %d: the next container start or `memgate gc` moves it "
+			       "aside and serves its containers until they stop",
+			       MG_PIN_DIR, (uint64_t)layout, MG_LAYOUT_VERSION);
 	for (size_t i = 0; i < sizeof(shared_maps) / sizeof(shared_maps[0]); i++) {
 		snprintf(path, sizeof(path), MG_PIN_DIR "/maps/%s", shared_maps[i].name);
 		SHARED_FD(s, i) = bpf_obj_get(path);
 		if (SHARED_FD(s, i) < 0)
 			return mg_fail_errno(err, errno, "cannot open pinned map %s", path);
 	}
-	if (bpf_map_lookup_elem(s->globals, &zero, &g) < 0 || g.layout_version != MG_LAYOUT_VERSION)
-		return mg_fail(err, EPROTO,
-			       "%s holds memgate state of layout %llu, this memgate uses layout %d; "
-			       "the next container start or `memgate gc` moves it aside and serves "
-			       "its containers until they stop",
-			       MG_PIN_DIR, (unsigned long long)g.layout_version, MG_LAYOUT_VERSION);
 	return 0;
 }
 
@@ -808,22 +859,15 @@ int mg_shared_remove(struct mg_shared *s, const char *id, struct mg_error *err)
 	return 0;
 }
 
+
 int mg_shared_release_if_unused(struct mg_shared *s, struct mg_error *err)
 {
-	char dead[256];
 	__u64 key;
 
-	if (s->policies >= 0 && bpf_map_get_next_key(s->policies, NULL, &key) == 0)
+	/* Only a tree whose policies we read: never another layout's, never unopened. */
+	if (s->policies < 0 || bpf_map_get_next_key(s->policies, NULL, &key) == 0)
 		return 0;
-	snprintf(dead, sizeof(dead), DEAD_PREFIX "%d", getpid());
-	if (rename(MG_PIN_DIR, dead) < 0) {
-		if (errno == ENOENT)
-			return 0;
-		return mg_fail_errno(err, errno, "cannot remove %s", MG_PIN_DIR);
-	}
-	if (remove_tree(dead) < 0)
-		return mg_fail_errno(err, errno, "cannot remove %s", dead);
-	return 0;
+	return release_tree(MG_PIN_DIR, err);
 }
 
 void mg_shared_close(struct mg_shared *s)

@@ -83,15 +83,19 @@ void mg_shared_forget_cgroup(struct mg_shared *s, uint64_t cgroup_id);
  */
 void mg_shared_prune(struct mg_shared *s);
 
-/* Unpin everything when no policy is left; the kernel then unloads it. */
+/*
+ * Unpin everything when no policy is left; the kernel then unloads it.  A
+ * no-op unless mg_shared_open() opened this layout's maps.
+ */
 int mg_shared_release_if_unused(struct mg_shared *s, struct mg_error *err);
 
 void mg_shared_close(struct mg_shared *s);
 
 /*
- * Upgrades.  With the lock held, a tree of another layout at MG_PIN_DIR is
+ * Upgrades.  With the lock held, a tree of an older layout at MG_PIN_DIR is
  * moved to MG_PIN_DIR-retired-<layout>-<pid>, never written as ours: its
- * programs keep serving its containers.  Each retired tree then forgets the
+ * programs keep serving its containers.  A newer layout's tree is left
+ * alone, and mg_shared_open() refuses it with -EPROTO.  Each retired tree then forgets the
  * container stopped_id (NULL: none) and the cgroups that are gone, and is
  * removed with its last container.
  */
@@ -109,9 +113,11 @@ struct mg_retired {
 /* Retired trees, and MG_PIN_DIR when it holds another layout not yet moved. */
 size_t mg_shared_list_retired(struct mg_retired *out, size_t max);
 
-/* memgate gc --all: remove every retired tree, with its containers' policies; how many. */
-int mg_shared_remove_retired(struct mg_error *err);
-
+/*
+ * memgate gc --all: remove every tree of memgate state, this layout's, the
+ * retired ones and what killed hooks left; how many.
+ */
+int mg_shared_remove_all(struct mg_error *err);
 int mg_container_key(const char *id, struct mg_container_key *key, struct mg_error *err);
 
 #endif

@@ -164,3 +164,28 @@ wait_progs() {
 	runc delete -f old1
 	assert_no_memgate
 }
+
+@test "an older memgate beside a newer tree refuses annotated starts in one line, and still stops its own containers" {
+	HOOK=$OLD/memgate-hook make_bundle old1 '{"memgate.io/commit-limit": "48Mi"}' 0 -- /bin/sleep 600
+	start_ctr old1
+	install_hook "$HOOK"
+	start_sleeper new1 64Mi
+	tree=$(retired_tree)
+	[ -d "$tree" ]
+	# The old binary, still named by old1's hooks, never retires the newer tree.
+	HOOK=$OLD/memgate-hook make_bundle old2 '{"memgate.io/commit-limit": "32Mi"}' 0 -- /bin/sleep 600
+	run start_ctr old2
+	cat "$BUNDLES/old2.log"
+	[ "$status" -ne 0 ]
+	grep -q "memgate-hook: /sys/fs/bpf/memgate holds memgate state of layout 3, newer than this memgate's 2" "$BUNDLES/old2.log"
+	HOOK=$OLD/memgate-hook make_bundle plain '{}' 0 -- /bin/true
+	run_ctr plain
+	status_is new1 '.policy.commit_limit_bytes == 67108864'
+	# old1's poststop runs the old binary: it forgets old1 in its retired tree, which goes.
+	runc delete -f old1
+	[ ! -e "$tree" ]
+	assert_held new1 64
+	runc delete -f old2 2>/dev/null || true
+	runc delete -f new1
+	assert_no_memgate
+}
