@@ -101,6 +101,20 @@ assert_no_memgate() {
 	return 1
 }
 
+# No memgate-staging-* or memgate-dead-* tree in bpffs: a hook killed while
+# it loaded or unloaded memgate leaves one until the next hook that loads.
+assert_no_stale_trees() {
+	local left
+	left=$(ls /sys/fs/bpf | grep -E '^memgate-(staging|dead)-' || true)
+	[ -z "$left" ] || { echo "left in /sys/fs/bpf: $left"; return 1; }
+}
+
+# mg_program_ids: the ids of memgate's loaded programs (names mg_*), sorted,
+# on one line.
+mg_program_ids() {
+	bpftool prog show | sed -n 's/^\([0-9]*\): .* name mg_.*/\1/p' | sort -n | tr '\n' ' '
+}
+
 # Run in teardown of suites that use crun: remove every crun container.
 cleanup_crun_containers() {
 	local id

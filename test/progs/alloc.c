@@ -5,6 +5,11 @@
  * otherwise below.
  *
  *   alloc steps MIB [MAX_MIB]     malloc+touch MIB at a time until NULL (or MAX); prints "got N MiB"
+ *   alloc commit KIB FILE         mmap KIB KiB at a time, never touched (commits without using
+ *                                 memory), until ENOMEM; prints "got N KiB, committed M KiB" (M is
+ *                                 VmData + VmStk: the kernel's data_vm + stack_vm, what memgate
+ *                                 sums), then waits until FILE exists and exits 0; exit 1 if
+ *                                 1 GiB was committed without a refusal
  *   alloc cycle MIB TIMES         malloc+touch+free MIB, TIMES times; exit 1 on a failure
  *   alloc hold MIB [SECS]         malloc+touch MIB, print "holding", sleep
  *   alloc once MIB                one mmap of MIB: "ok" (exit 0) or "ENOMEM" (exit 1)
@@ -28,6 +33,7 @@
  *                                 (any command above, or "exec PROG ARGS..." to exec PROG)
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -59,6 +65,32 @@ static unsigned long steps(unsigned long step, unsigned long max)
 		got += step;
 	}
 	return got;
+}
+
+/*
+ * data_vm + stack_vm of this address space in KiB, from /proc/self/status.
+ * Read into static memory: at the limit, nothing here may commit more.
+ */
+static unsigned long committed_kib(void)
+{
+	static char buf[4096];
+	unsigned long kib = 0;
+	ssize_t n = 0, got;
+	int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return 0;
+	while (n < (ssize_t)sizeof(buf) - 1 && (got = read(fd, buf + n, sizeof(buf) - 1 - n)) > 0)
+		n += got;
+	close(fd);
+	buf[n] = '\0';
+	for (const char *key = "\nVmData:\0\nVmStk:\0"; *key; key += strlen(key) + 1) {
+		const char *line = strstr(buf, key);
+
+		if (line)
+			kib += strtoul(line + strlen(key), NULL, 10);
+	}
+	return kib;
 }
 
 static unsigned long thread_step;
@@ -229,6 +261,28 @@ static int dispatch(int argc, char **argv)
 			return 1;
 		printf("holding\n");
 		sleep(arg(argv, 3, argc, 600));
+		return 0;
+	}
+	if (!strcmp(cmd, "commit") && argc > 3) {
+		size_t step = arg(argv, 2, argc, 64) * 1024;
+		struct timespec poll = { .tv_nsec = 200 * 1000 * 1000 };
+		unsigned long got = 0;
+
+		while (mmap(NULL, step, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0) !=
+		       MAP_FAILED) {
+			got += step / 1024;
+			if (got >= 1024 * 1024) {
+				printf("commit: 1 GiB committed and nothing refused\n");
+				return 1;
+			}
+		}
+		if (errno != ENOMEM) {
+			printf("commit: %s\n", strerror(errno));
+			return 1;
+		}
+		printf("got %lu KiB, committed %lu KiB\n", got, committed_kib());
+		while (access(argv[3], F_OK) < 0)
+			nanosleep(&poll, NULL);
 		return 0;
 	}
 	if (!strcmp(cmd, "steps")) {
