@@ -56,6 +56,18 @@ extern unsigned long bpf_mem_cgroup_usage(struct mem_cgroup *memcg) __ksym __wea
 extern unsigned long bpf_mem_cgroup_page_state(struct mem_cgroup *memcg, int idx) __ksym __weak;
 
 /*
+ * A trampoline runs a tracing program at most once per CPU at a time: a
+ * task preempted inside one makes every other call on its CPU skip it
+ * (recursion_misses), and a skipped fmod_ret allows the charge undecided.
+ * Kernels that preempt in kernel code (preempt=full, lazy: Debian's 7.x) do
+ * that under load, so the *_kfunc deciders, which load only on 7.x, keep
+ * preemption off from their first instruction.  bpf_preempt_disable() is
+ * from 6.10, before the memcg kfuncs.
+ */
+extern void bpf_preempt_disable(void) __ksym __weak;
+extern void bpf_preempt_enable(void) __ksym __weak;
+
+/*
  * From 6.11 memcg_vmstats.state[] holds only the items memcg tracks, at the
  * slots this table gives; before, it was indexed by the item itself.
  */
@@ -356,9 +368,13 @@ int BPF_PROG(mg_vm_enough, struct mm_struct *mm, long pages, int ret)
 SEC("fmod_ret/security_vm_enough_memory_mm")
 int BPF_PROG(mg_vm_enough_kfunc, struct mm_struct *mm, long pages, int ret)
 {
-	if (ret)
-		return ret;
-	return decide_commit(mm, pages, true);
+	int verdict = ret;
+
+	bpf_preempt_disable();
+	if (!verdict)
+		verdict = decide_commit(mm, pages, true);
+	bpf_preempt_enable();
+	return verdict;
 }
 
 /*
@@ -432,9 +448,13 @@ SEC("fmod_ret/security_mmap_file")
 int BPF_PROG(mg_mmap_file_kfunc, struct file *file, unsigned long prot, unsigned long flags,
 	     int ret)
 {
-	if (ret)
-		return ret;
-	return decide_mmap(prot, flags, true);
+	int verdict = ret;
+
+	bpf_preempt_disable();
+	if (!verdict)
+		verdict = decide_mmap(prot, flags, true);
+	bpf_preempt_enable();
+	return verdict;
 }
 
 static __always_inline int decide_mprotect(struct vm_area_struct *vma, unsigned long prot,
@@ -474,9 +494,13 @@ SEC("fmod_ret/security_file_mprotect")
 int BPF_PROG(mg_mprotect_kfunc, struct vm_area_struct *vma, unsigned long reqprot,
 	     unsigned long prot, int ret)
 {
-	if (ret)
-		return ret;
-	return decide_mprotect(vma, prot, true);
+	int verdict = ret;
+
+	bpf_preempt_disable();
+	if (!verdict)
+		verdict = decide_mprotect(vma, prot, true);
+	bpf_preempt_enable();
+	return verdict;
 }
 
 /*
@@ -527,8 +551,12 @@ int BPF_PROG(mg_mprotect_exit)
 	return 0;
 }
 
-/* An address space is gone: its share of the commit goes with it. */
-SEC("fentry/exit_mmap")
+/*
+ * An address space is gone: its share of the commit goes with it.  A
+ * tracepoint, not fentry: it runs with preemption off, so it is never
+ * skipped, and a skipped exit would leave a dead mm's share in the sum.
+ */
+SEC("tp_btf/exit_mmap")
 int BPF_PROG(mg_exit_mmap, struct mm_struct *mm)
 {
 	__u64 key = (__u64)mm;
@@ -545,6 +573,24 @@ int BPF_PROG(mg_exit_mmap, struct mm_struct *mm)
 	return 0;
 }
 
+/* Govern the current mm if its task is in a cgroup under policy. */
+static __always_inline void govern_exec(void)
+{
+	struct mm_struct *mm = bpf_get_current_task_btf()->mm;
+	struct mg_policy *policy;
+	struct mg_stats *stats;
+	__u64 cgroup_id = 0;
+
+	if (!mm)
+		return;
+	policy = find_policy(&cgroup_id);
+	if (!policy)
+		return;
+	stats = bpf_map_lookup_elem(&mg_stats, &cgroup_id);
+	if (stats)
+		track_mm(mm, cgroup_id, stats);
+}
+
 /*
  * The point of no return of an exec: the new mm is in place and nothing of
  * the new program is mapped yet.  Inside a container under policy, this is
@@ -553,19 +599,20 @@ int BPF_PROG(mg_exit_mmap, struct mm_struct *mm)
 SEC("fexit/begin_new_exec")
 int BPF_PROG(mg_exec, struct linux_binprm *bprm, int ret)
 {
-	struct mm_struct *mm = bpf_get_current_task_btf()->mm;
-	struct mg_policy *policy;
-	struct mg_stats *stats;
-	__u64 cgroup_id = 0;
+	if (!ret)
+		govern_exec();
+	return 0;
+}
 
-	if (ret || !mm)
-		return 0;
-	policy = find_policy(&cgroup_id);
-	if (!policy)
-		return 0;
-	stats = bpf_map_lookup_elem(&mg_stats, &cgroup_id);
-	if (stats)
-		track_mm(mm, cgroup_id, stats);
+/*
+ * The exec succeeded.  A trampoline can skip mg_exec (see above); this
+ * tracepoint never is, so no workload escapes governance: it tracks the mm
+ * if mg_exec did not, and otherwise only re-reads its share.
+ */
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(mg_exec_done, struct task_struct *task, pid_t old_pid, struct linux_binprm *bprm)
+{
+	govern_exec();
 	return 0;
 }
 

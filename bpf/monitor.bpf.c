@@ -190,14 +190,18 @@ int BPF_PROG(mg_reclaim_end)
 	return 0;
 }
 
-/* A cgroup under policy was removed: the next hook run prunes its entries. */
+/*
+ * A cgroup memgate has entries for was removed: the next hook run prunes
+ * them.  stats is the first entry a start adds and the last a forget
+ * deletes, so a hook killed half-way still leaves the cgroup found here.
+ */
 SEC("tp_btf/cgroup_rmdir")
 int BPF_PROG(mg_cgroup_rmdir, struct cgroup *cgrp, const char *path)
 {
 	__u64 id = BPF_CORE_READ(cgrp, kn, id);
 	struct mg_globals *g;
 
-	if (!bpf_map_lookup_elem(&mg_policies, &id))
+	if (!bpf_map_lookup_elem(&mg_stats, &id))
 		return 0;
 	if (bpf_map_push_elem(&mg_dead, &id, 0)) {
 		g = globals();

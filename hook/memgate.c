@@ -212,6 +212,7 @@ static int cmd_status(int argc, char **argv, struct mg_error *err)
 	struct mg_retired retired[8];
 	struct mg_globals g = {};
 	size_t n = 0, n_retired;
+	uint64_t skipped = 0;
 	__u32 zero = 0;
 	bool none;
 	int ret;
@@ -225,6 +226,7 @@ static int cmd_status(int argc, char **argv, struct mg_error *err)
 	n_retired = mg_shared_list_retired(retired, sizeof(retired) / sizeof(retired[0]));
 	if (!none) {
 		bpf_map_lookup_elem(s.globals, &zero, &g);
+		skipped = mg_shared_skipped_runs();
 		ret = collect(&s, &list, &n);
 		if (ret < 0)
 			return mg_fail(err, -ret, "cannot read memgate's maps");
@@ -236,6 +238,7 @@ static int cmd_status(int argc, char **argv, struct mg_error *err)
 		json_object_object_add(root, "loaded", json_object_new_boolean(!none));
 		json_object_object_add(root, "events_dropped", u64(g.events_dropped));
 		json_object_object_add(root, "mms_untracked", u64(g.mms_untracked));
+		json_object_object_add(root, "program_runs_skipped", u64(skipped));
 		json_object_object_add(root, "enforcement", json_object_new_boolean(!none && !g.enforce_error));
 		json_object_object_add(root, "enforcement_error",
 				       !none && g.enforce_error ? json_object_new_string(strerror((int)-g.enforce_error)) : NULL);
@@ -343,6 +346,9 @@ static int cmd_status(int argc, char **argv, struct mg_error *err)
 		printf("# HELP memgate_events_dropped_total Events lost to a full ring buffer.\n"
 		       "# TYPE memgate_events_dropped_total counter\n"
 		       "memgate_events_dropped_total %" PRIu64 "\n", (uint64_t)g.events_dropped);
+		printf("# HELP memgate_program_runs_skipped_total Runs of memgate's programs the kernel skipped.\n"
+		       "# TYPE memgate_program_runs_skipped_total counter\n"
+		       "memgate_program_runs_skipped_total %" PRIu64 "\n", skipped);
 		return 0;
 	}
 	if (none) {
@@ -381,6 +387,9 @@ static int cmd_status(int argc, char **argv, struct mg_error *err)
 		       strerror((int)-g.enforce_error));
 	if (g.events_dropped)
 		printf("events dropped: %" PRIu64 "\n", (uint64_t)g.events_dropped);
+	if (skipped)
+		printf("program runs the kernel skipped: %" PRIu64 " (charges let through undecided)\n",
+		       skipped);
 	print_retired(retired, n_retired);
 	return 0;
 }
@@ -583,6 +592,12 @@ static int cmd_gc(int argc, char **argv, struct mg_error *err)
 			return ret;
 		removed++;
 	}
+	/* What a start killed before its policy was in place left, and no container names. */
+	n = mg_shared_forget_dead(&s);
+	if (n)
+		printf("memgate: removing the entries of %zu removed cgroup%s without a container\n", n,
+		       n == 1 ? "" : "s");
+	removed += n;
 	printf("memgate: %zu entr%s removed\n", removed, removed == 1 ? "y" : "ies");
 	return mg_shared_release_if_unused(&s, err);
 }

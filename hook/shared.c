@@ -370,6 +370,33 @@ int mg_shared_remove_all(struct mg_error *err)
 	return r.removed + 1;
 }
 
+uint64_t mg_shared_skipped_runs(void)
+{
+	_cleanup_closedir_ DIR *links = opendir(MG_PIN_DIR "/links");
+	uint64_t skipped = 0;
+	struct dirent *de;
+	char path[1024];
+
+	while (links && (de = readdir(links))) {
+		struct bpf_link_info link_info = {};
+		struct bpf_prog_info prog_info = {};
+		__u32 len = sizeof(link_info);
+		_cleanup_close_ int link = -1, prog = -1;
+
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), MG_PIN_DIR "/links/%s", de->d_name);
+		link = bpf_obj_get(path);
+		if (link < 0 || bpf_obj_get_info_by_fd(link, &link_info, &len) < 0)
+			continue;
+		prog = bpf_prog_get_fd_by_id(link_info.prog_id);
+		len = sizeof(prog_info);
+		if (prog >= 0 && bpf_obj_get_info_by_fd(prog, &prog_info, &len) == 0)
+			skipped += prog_info.recursion_misses;
+	}
+	return skipped;
+}
+
 static int pin_map(struct bpf_map *map, const char *dir, const char *name, struct mg_error *err)
 {
 	char path[512];
@@ -528,6 +555,7 @@ static int attach_enforcement(struct memgate_bpf *skel, const char *dir, struct 
 		{ skel->progs.mg_mprotect_exit, "mprotect_exit" },
 		{ skel->progs.mg_exit_mmap, "exit_mmap" },
 		{ skel->progs.mg_exec, "exec" },
+		{ skel->progs.mg_exec_done, "exec_done" },
 		{ skel->progs.mg_fork, "fork" },
 	};
 	struct bpf_program *task_alloc =
@@ -746,41 +774,57 @@ void mg_shared_forget_cgroup(struct mg_shared *s, uint64_t cgroup_id)
 	/*
 	 * Its address spaces leave memgate_mms at exit_mmap, and one that
 	 * moved elsewhere is no longer governed once the policy is gone: no
-	 * walk over other containers' entries.
+	 * walk over other containers' entries.  stats goes last, as it came
+	 * first in mg_shared_add: while any entry is left, stats is, and the
+	 * programs queue the cgroup when it is removed.
 	 */
 	bpf_map_delete_elem(s->policies, &cgroup_id);
 	fork_link_path(cgroup_id, path, sizeof(path));
 	unlink(path);
-	bpf_map_delete_elem(s->stats, &cgroup_id);
 	if (bpf_map_lookup_elem(s->names, &cgroup_id, &key) == 0) {
 		if (bpf_map_lookup_elem(s->containers, &key, &container) == 0 &&
 		    container.cgroup_id == cgroup_id)
 			bpf_map_delete_elem(s->containers, &key);
 		bpf_map_delete_elem(s->names, &cgroup_id);
 	}
+	bpf_map_delete_elem(s->stats, &cgroup_id);
 }
 
-void mg_shared_prune(struct mg_shared *s)
+size_t mg_shared_forget_dead(struct mg_shared *s)
 {
-	struct mg_globals g;
 	__u64 id, next, *prev = NULL;
-	__u32 zero = 0;
+	size_t forgotten = 0;
 
-	while (bpf_map_lookup_and_delete_elem(s->dead, NULL, &id) == 0)
-		mg_shared_forget_cgroup(s, id);
-	if (bpf_map_lookup_elem(s->globals, &zero, &g) < 0 || !g.dead_dropped)
-		return;
-	/* The queue overflowed: look at every cgroup once, this time only. */
-	g.dead_dropped = 0;
-	bpf_map_update_elem(s->globals, &zero, &g, BPF_ANY);
-	while (bpf_map_get_next_key(s->names, prev, &next) == 0) {
+	while (bpf_map_get_next_key(s->stats, prev, &next) == 0) {
 		if (!mg_cgroup_alive(next)) {
 			mg_shared_forget_cgroup(s, next);
+			forgotten++;
 			continue; /* restart from prev: next is gone */
 		}
 		id = next;
 		prev = &id;
 	}
+	return forgotten;
+}
+
+void mg_shared_prune(struct mg_shared *s)
+{
+	struct mg_globals g;
+	__u64 id;
+	__u32 zero = 0;
+
+	/* Peek, forget, then pop: a hook killed in between leaves the id queued. */
+	while (bpf_map_lookup_elem(s->dead, NULL, &id) == 0) {
+		mg_shared_forget_cgroup(s, id);
+		if (bpf_map_lookup_and_delete_elem(s->dead, NULL, &id) < 0)
+			break;
+	}
+	if (bpf_map_lookup_elem(s->globals, &zero, &g) < 0 || !g.dead_dropped)
+		return;
+	/* The queue overflowed: look at every cgroup once, this time only. */
+	g.dead_dropped = 0;
+	bpf_map_update_elem(s->globals, &zero, &g, BPF_ANY);
+	mg_shared_forget_dead(s);
 }
 
 int mg_shared_add(struct mg_shared *s, const char *id, uint64_t cgroup_id, int cgroup_fd,

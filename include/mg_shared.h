@@ -5,7 +5,7 @@
  *   maps/{policies,stats,mms,containers,names,globals,events,dead}
  *   links/{oom_victim,oom_signal,reclaim_begin,reclaim_end,cgroup_rmdir}
  *                               the monitor (monitor.bpf.c), always
- *   links/{vm_enough,mmap_file,mprotect,*_exit,exit_mmap,exec,fork}
+ *   links/{vm_enough,mmap_file,mprotect,*_exit,exit_mmap,exec,exec_done,fork}
  *                               the enforcement object, where it loads
  *   progs/task_alloc            the lsm_cgroup program, attached per container
  *   links/fork-gate-<cgroup id>        one per container with a fork gate
@@ -84,6 +84,13 @@ void mg_shared_forget_cgroup(struct mg_shared *s, uint64_t cgroup_id);
 void mg_shared_prune(struct mg_shared *s);
 
 /*
+ * Forget every cgroup that has an entry and is gone, whether or not it has
+ * a policy (a start killed before its policy was in place); a walk over all
+ * entries.  Returns how many were forgotten.
+ */
+size_t mg_shared_forget_dead(struct mg_shared *s);
+
+/*
  * Unpin everything when no policy is left; the kernel then unloads it.  A
  * no-op unless mg_shared_open() opened this layout's maps.
  */
@@ -112,6 +119,14 @@ struct mg_retired {
 
 /* Retired trees, and MG_PIN_DIR when it holds another layout not yet moved. */
 size_t mg_shared_list_retired(struct mg_retired *out, size_t max);
+
+/*
+ * How many times the kernel skipped one of memgate's programs, summed over
+ * the programs its pinned links run (bpf_prog_info.recursion_misses).  A
+ * skipped decision is a charge nobody decided: nonzero means the kernel let
+ * allocations through memgate (docs/design.md, "Skipped runs").
+ */
+uint64_t mg_shared_skipped_runs(void);
 
 /*
  * memgate gc --all: remove every tree of memgate state, this layout's, the
