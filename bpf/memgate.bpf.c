@@ -56,18 +56,6 @@ extern unsigned long bpf_mem_cgroup_usage(struct mem_cgroup *memcg) __ksym __wea
 extern unsigned long bpf_mem_cgroup_page_state(struct mem_cgroup *memcg, int idx) __ksym __weak;
 
 /*
- * A trampoline runs a tracing program at most once per CPU at a time: a
- * task preempted inside one makes every other call on its CPU skip it
- * (recursion_misses), and a skipped fmod_ret allows the charge undecided.
- * Kernels that preempt in kernel code (preempt=full, lazy: Debian's 7.x) do
- * that under load, so the *_kfunc deciders, which load only on 7.x, keep
- * preemption off from their first instruction.  bpf_preempt_disable() is
- * from 6.10, before the memcg kfuncs.
- */
-extern void bpf_preempt_disable(void) __ksym __weak;
-extern void bpf_preempt_enable(void) __ksym __weak;
-
-/*
  * From 6.11 memcg_vmstats.state[] holds only the items memcg tracks, at the
  * slots this table gives; before, it was indexed by the item itself.
  */
@@ -339,43 +327,22 @@ static __always_inline int check_pressure(long pages, struct governed *gov, bool
 }
 
 /* The commit decision: pressure gate, then commit limit, for pages about to be committed. */
-static __always_inline int decide_commit(struct mm_struct *mm, long pages, bool kfuncs)
+static __always_inline int decide_governed(struct mm_struct *mm, long pages,
+					   struct governed *gov, bool kfuncs)
 {
-	struct governed gov;
 	int verdict = 0;
 
-	if (!governed(mm, &gov))
+	if (!gov->policy->commit_limit && !gov->policy->pressure_gate)
 		return 0;
-	if (!gov.policy->commit_limit && !gov.policy->pressure_gate)
-		return 0;
-	if (gov.policy->pressure_gate)
-		verdict = check_pressure(pages, &gov, kfuncs);
-	if (!verdict && gov.policy->commit_limit)
-		verdict = check_commit(mm, pages, &gov);
+	if (gov->policy->pressure_gate)
+		verdict = check_pressure(pages, gov, kfuncs);
+	if (!verdict && gov->policy->commit_limit)
+		verdict = check_commit(mm, pages, gov);
 	if (!verdict)
-		__sync_fetch_and_add(&gov.stats->commit_allowed, 1);
+		__sync_fetch_and_add(&gov->stats->commit_allowed, 1);
 	return verdict;
 }
 
-SEC("fmod_ret/security_vm_enough_memory_mm")
-int BPF_PROG(mg_vm_enough, struct mm_struct *mm, long pages, int ret)
-{
-	if (ret)
-		return ret;
-	return decide_commit(mm, pages, false);
-}
-
-SEC("fmod_ret/security_vm_enough_memory_mm")
-int BPF_PROG(mg_vm_enough_kfunc, struct mm_struct *mm, long pages, int ret)
-{
-	int verdict = ret;
-
-	bpf_preempt_disable();
-	if (!verdict)
-		verdict = decide_commit(mm, pages, true);
-	bpf_preempt_enable();
-	return verdict;
-}
 
 /*
  * Linux's heuristic overcommit mode does not charge MAP_NORESERVE mappings,
@@ -398,6 +365,14 @@ int BPF_PROG(mg_vm_enough_kfunc, struct mm_struct *mm, long pages, int ret)
 #define MG_NR_MPROTECT 10
 #define MG_NR_PKEY_MPROTECT 329
 
+/* The number of the current syscall; -1 outside one. */
+static __always_inline long syscall_nr(void)
+{
+	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+
+	return regs ? BPF_CORE_READ(regs, orig_ax) : -1;
+}
+
 /* The first two arguments of the current syscall, when it is one of nr_a, nr_b. */
 static __always_inline bool syscall_args(long nr_a, long nr_b, __u64 *arg0, __u64 *arg1)
 {
@@ -414,6 +389,11 @@ static __always_inline bool syscall_args(long nr_a, long nr_b, __u64 *arg0, __u6
 	return true;
 }
 #else
+static __always_inline long syscall_nr(void)
+{
+	return -1;
+}
+
 static __always_inline bool syscall_args(long nr_a, long nr_b, __u64 *arg0, __u64 *arg1)
 {
 	return false;
@@ -423,17 +403,73 @@ static __always_inline bool syscall_args(long nr_a, long nr_b, __u64 *arg0, __u6
 #define MG_NR_PKEY_MPROTECT -1
 #endif
 
-static __always_inline int decide_mmap(unsigned long prot, unsigned long flags, bool kfuncs)
+/*
+ * Where the BPF LSM is active, mmap and mprotect are decided by lsm/
+ * programs, for every mapping they make private and writable, and the
+ * charge the kernel then makes for it is not decided again.  A trampoline
+ * skips an fmod_ret program on a CPU where another task was preempted inside
+ * it (recursion_misses), which lets the charge through undecided; a BPF LSM
+ * program is never skipped.  Kernels that preempt kernel code (Debian's 7.x,
+ * preempt=lazy) do that under load: docs/design.md, 1.3.
+ */
+const volatile bool lsm_deciders = false;
+
+/* A charge an lsm/ program decided already, at the syscall's own hook. */
+static __always_inline bool decided_by_lsm(void)
 {
+	long nr;
+
+	if (!lsm_deciders)
+		return false;
+	nr = syscall_nr();
+	return nr == MG_NR_MMAP || nr == MG_NR_MPROTECT || nr == MG_NR_PKEY_MPROTECT;
+}
+
+static __always_inline int decide_charge(struct mm_struct *mm, long pages, bool kfuncs)
+{
+	struct governed gov;
+
+	if (!governed(mm, &gov) || decided_by_lsm())
+		return 0;
+	return decide_governed(mm, pages, &gov, kfuncs);
+}
+
+SEC("fmod_ret/security_vm_enough_memory_mm")
+int BPF_PROG(mg_vm_enough, struct mm_struct *mm, long pages, int ret)
+{
+	if (ret)
+		return ret;
+	return decide_charge(mm, pages, false);
+}
+
+SEC("fmod_ret/security_vm_enough_memory_mm")
+int BPF_PROG(mg_vm_enough_kfunc, struct mm_struct *mm, long pages, int ret)
+{
+	if (ret)
+		return ret;
+	return decide_charge(mm, pages, true);
+}
+
+/*
+ * mmap(PROT_WRITE, MAP_PRIVATE): with lsm/ deciders every such mapping, else
+ * only the MAP_NORESERVE ones the kernel does not charge.
+ */
+static __always_inline int decide_mmap(unsigned long prot, unsigned long flags, bool kfuncs,
+				       bool all)
+{
+	struct mm_struct *mm = bpf_get_current_task_btf()->mm;
+	struct governed gov;
 	__u64 addr, len;
 
 	if (!(prot & MG_PROT_WRITE) || (flags & MG_MAP_TYPE) != MG_MAP_PRIVATE ||
-	    !(flags & MG_MAP_NORESERVE))
+	    !(all || (flags & MG_MAP_NORESERVE)))
+		return 0;
+	/* One lookup for everyone else, before the syscall's registers are read. */
+	if (!governed(mm, &gov))
 		return 0;
 	if (!syscall_args(MG_NR_MMAP, MG_NR_MMAP, &addr, &len))
 		return 0;
-	return decide_commit(bpf_get_current_task_btf()->mm,
-			     (len + (1 << page_shift) - 1) >> page_shift, kfuncs);
+	return decide_governed(mm, (len + (1 << page_shift) - 1) >> page_shift, &gov, kfuncs);
 }
 
 SEC("fmod_ret/security_mmap_file")
@@ -441,31 +477,51 @@ int BPF_PROG(mg_mmap_file, struct file *file, unsigned long prot, unsigned long 
 {
 	if (ret)
 		return ret;
-	return decide_mmap(prot, flags, false);
+	return decide_mmap(prot, flags, false, false);
 }
 
 SEC("fmod_ret/security_mmap_file")
 int BPF_PROG(mg_mmap_file_kfunc, struct file *file, unsigned long prot, unsigned long flags,
 	     int ret)
 {
-	int verdict = ret;
-
-	bpf_preempt_disable();
-	if (!verdict)
-		verdict = decide_mmap(prot, flags, true);
-	bpf_preempt_enable();
-	return verdict;
+	if (ret)
+		return ret;
+	return decide_mmap(prot, flags, true, false);
 }
 
+SEC("lsm/mmap_file")
+int BPF_PROG(mg_mmap_file_lsm, struct file *file, unsigned long reqprot, unsigned long prot,
+	     unsigned long flags, int ret)
+{
+	if (ret)
+		return ret;
+	return decide_mmap(prot, flags, false, true);
+}
+
+SEC("lsm/mmap_file")
+int BPF_PROG(mg_mmap_file_lsm_kfunc, struct file *file, unsigned long reqprot,
+	     unsigned long prot, unsigned long flags, int ret)
+{
+	if (ret)
+		return ret;
+	return decide_mmap(prot, flags, true, true);
+}
+
+/*
+ * mprotect making a private, non-writable VMA writable: with lsm/ deciders
+ * every such VMA, else only the VM_NORESERVE ones the kernel does not charge.
+ */
 static __always_inline int decide_mprotect(struct vm_area_struct *vma, unsigned long prot,
-					   bool kfuncs)
+					   bool kfuncs, bool all)
 {
 	unsigned long vm_flags = vma->vm_flags;
 	__u64 start, len, end, vm_start, vm_end;
+	struct governed gov;
 
-	/* Only what the kernel will not charge itself: private, newly writable, NORESERVE. */
 	if (!(prot & MG_PROT_WRITE) || (vm_flags & (MG_VM_WRITE | MG_VM_SHARED)) ||
-	    !(vm_flags & MG_VM_NORESERVE))
+	    !(all || (vm_flags & MG_VM_NORESERVE)))
+		return 0;
+	if (!governed(vma->vm_mm, &gov))
 		return 0;
 	if (!syscall_args(MG_NR_MPROTECT, MG_NR_PKEY_MPROTECT, &start, &len))
 		return 0;
@@ -478,7 +534,7 @@ static __always_inline int decide_mprotect(struct vm_area_struct *vma, unsigned 
 		end = vm_end;
 	if (end <= start)
 		return 0;
-	return decide_commit(vma->vm_mm, (end - start) >> page_shift, kfuncs);
+	return decide_governed(vma->vm_mm, (end - start) >> page_shift, &gov, kfuncs);
 }
 
 SEC("fmod_ret/security_file_mprotect")
@@ -487,20 +543,34 @@ int BPF_PROG(mg_mprotect, struct vm_area_struct *vma, unsigned long reqprot, uns
 {
 	if (ret)
 		return ret;
-	return decide_mprotect(vma, prot, false);
+	return decide_mprotect(vma, prot, false, false);
 }
 
 SEC("fmod_ret/security_file_mprotect")
 int BPF_PROG(mg_mprotect_kfunc, struct vm_area_struct *vma, unsigned long reqprot,
 	     unsigned long prot, int ret)
 {
-	int verdict = ret;
+	if (ret)
+		return ret;
+	return decide_mprotect(vma, prot, true, false);
+}
 
-	bpf_preempt_disable();
-	if (!verdict)
-		verdict = decide_mprotect(vma, prot, true);
-	bpf_preempt_enable();
-	return verdict;
+SEC("lsm/file_mprotect")
+int BPF_PROG(mg_mprotect_lsm, struct vm_area_struct *vma, unsigned long reqprot,
+	     unsigned long prot, int ret)
+{
+	if (ret)
+		return ret;
+	return decide_mprotect(vma, prot, false, true);
+}
+
+SEC("lsm/file_mprotect")
+int BPF_PROG(mg_mprotect_lsm_kfunc, struct vm_area_struct *vma, unsigned long reqprot,
+	     unsigned long prot, int ret)
+{
+	if (ret)
+		return ret;
+	return decide_mprotect(vma, prot, true, true);
 }
 
 /*

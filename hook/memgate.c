@@ -193,10 +193,14 @@ static int open_shared(struct mg_shared *s, bool *none, struct mg_error *err)
 	return ret;
 }
 
+#define MAX_RETIRED_LISTED 8
+
 /* Older layouts' trees, still serving their containers after an upgrade. */
 static void print_retired(const struct mg_retired *retired, size_t n)
 {
-	for (size_t i = 0; i < n; i++)
+	if (n > MAX_RETIRED_LISTED)
+		printf("%zu older layouts' trees are served; the first %d:\n", n, MAX_RETIRED_LISTED);
+	for (size_t i = 0; i < n && i < MAX_RETIRED_LISTED; i++)
 		printf("layout %" PRIu64 " state at %s: %u container%s under its policy, "
 		       "served until %s\n",
 		       retired[i].layout, retired[i].path, retired[i].containers,
@@ -209,7 +213,7 @@ static int cmd_status(int argc, char **argv, struct mg_error *err)
 	static const char *const known[] = { "--json", "--prometheus", NULL };
 	struct mg_shared s __attribute__((cleanup(mg_shared_close))) = MG_SHARED_INIT;
 	_cleanup_free_ struct entry *list = NULL;
-	struct mg_retired retired[8];
+	struct mg_retired retired[MAX_RETIRED_LISTED];
 	struct mg_globals g = {};
 	size_t n = 0, n_retired;
 	uint64_t skipped = 0;
@@ -223,7 +227,7 @@ static int cmd_status(int argc, char **argv, struct mg_error *err)
 	ret = open_shared(&s, &none, err);
 	if (ret < 0)
 		return ret;
-	n_retired = mg_shared_list_retired(retired, sizeof(retired) / sizeof(retired[0]));
+	n_retired = mg_shared_list_retired(retired, MAX_RETIRED_LISTED);
 	if (!none) {
 		bpf_map_lookup_elem(s.globals, &zero, &g);
 		skipped = mg_shared_skipped_runs();
@@ -281,7 +285,7 @@ static int cmd_status(int argc, char **argv, struct mg_error *err)
 		}
 		json_object_object_add(root, "containers", arr);
 		arr = json_object_new_array();
-		for (size_t i = 0; i < n_retired; i++) {
+		for (size_t i = 0; i < n_retired && i < MAX_RETIRED_LISTED; i++) {
 			json_object *r = json_object_new_object();
 
 			json_object_object_add(r, "path", json_object_new_string(retired[i].path));
@@ -569,9 +573,9 @@ static int cmd_gc(int argc, char **argv, struct mg_error *err)
 	}
 	mg_shared_serve_retired(NULL);
 	{
-		struct mg_retired retired[8];
+		struct mg_retired retired[MAX_RETIRED_LISTED];
 
-		print_retired(retired, mg_shared_list_retired(retired, sizeof(retired) / sizeof(retired[0])));
+		print_retired(retired, mg_shared_list_retired(retired, MAX_RETIRED_LISTED));
 	}
 	if (!mg_shared_exists()) {
 		printf("memgate: nothing to collect\n");

@@ -330,12 +330,10 @@ struct retired_list {
 static int list_one(const char *path, void *arg)
 {
 	struct retired_list *list = arg;
-	struct mg_retired *r = &list->out[list->n];
+	struct mg_retired spare, *r = list->n < list->max ? &list->out[list->n] : &spare;
 	struct bpf_map_info info;
 	_cleanup_close_ int policies = -1;
 
-	if (list->n == list->max)
-		return 1;
 	snprintf(r->path, sizeof(r->path), "%s", path);
 	r->layout = tree_layout(path);
 	if (!strcmp(path, MG_PIN_DIR) && r->layout == MG_LAYOUT_VERSION)
@@ -435,21 +433,27 @@ struct named_map {
 
 /* The enforcement object, on the monitor's maps: one state for both. */
 static struct memgate_bpf *open_and_load(struct monitor_bpf *monitor, bool memcg_kfuncs,
-					 bool with_lsm_cgroup, int *load_err)
+					 bool with_lsm_cgroup, bool lsm_deciders, int *load_err)
 {
 	struct memgate_bpf *skel = memgate_bpf__open();
-	struct bpf_program *core[] = { skel ? skel->progs.mg_vm_enough : NULL,
-				       skel ? skel->progs.mg_mmap_file : NULL,
-				       skel ? skel->progs.mg_mprotect : NULL };
-	struct bpf_program *kfunc[] = { skel ? skel->progs.mg_vm_enough_kfunc : NULL,
-					skel ? skel->progs.mg_mmap_file_kfunc : NULL,
-					skel ? skel->progs.mg_mprotect_kfunc : NULL };
+	/* Each decider in its variants: [memcg kfuncs][lsm/], NULL where there is none. */
+	struct bpf_program *deciders[][2][2] = {
+		{ { skel ? skel->progs.mg_vm_enough : NULL, NULL },
+		  { skel ? skel->progs.mg_vm_enough_kfunc : NULL, NULL } },
+		{ { skel ? skel->progs.mg_mmap_file : NULL, skel ? skel->progs.mg_mmap_file_lsm : NULL },
+		  { skel ? skel->progs.mg_mmap_file_kfunc : NULL,
+		    skel ? skel->progs.mg_mmap_file_lsm_kfunc : NULL } },
+		{ { skel ? skel->progs.mg_mprotect : NULL, skel ? skel->progs.mg_mprotect_lsm : NULL },
+		  { skel ? skel->progs.mg_mprotect_kfunc : NULL,
+		    skel ? skel->progs.mg_mprotect_lsm_kfunc : NULL } },
+	};
 
 	if (!skel) {
 		*load_err = -errno;
 		return NULL;
 	}
 	skel->rodata->page_shift = __builtin_ctzl(sysconf(_SC_PAGESIZE));
+	skel->rodata->lsm_deciders = lsm_deciders;
 	{
 		struct named_map mine[] = SHARED_MAPS(skel), theirs[] = SHARED_MAPS(monitor);
 
@@ -461,11 +465,15 @@ static struct memgate_bpf *open_and_load(struct monitor_bpf *monitor, bool memcg
 			}
 		}
 	}
-	/* One variant of each decision program: the memcg measure differs. */
-	for (size_t i = 0; i < sizeof(core) / sizeof(core[0]); i++) {
-		bpf_program__set_autoload(core[i], !memcg_kfuncs);
-		bpf_program__set_autoload(kfunc[i], memcg_kfuncs);
-	}
+	/* One variant of each decider: the memcg measure and the hook type differ. */
+	for (size_t i = 0; i < sizeof(deciders) / sizeof(deciders[0]); i++)
+		for (int k = 0; k < 2; k++)
+			for (int l = 0; l < 2; l++)
+				if (deciders[i][k][l])
+					bpf_program__set_autoload(
+						deciders[i][k][l],
+						k == memcg_kfuncs &&
+							l == (lsm_deciders && deciders[i][k][1]));
 	bpf_program__set_autoload(skel->progs.mg_task_alloc, with_lsm_cgroup && !memcg_kfuncs);
 	bpf_program__set_autoload(skel->progs.mg_task_alloc_kfunc, with_lsm_cgroup && memcg_kfuncs);
 	*load_err = memgate_bpf__load(skel);
@@ -542,13 +550,29 @@ static int attach_monitor(struct monitor_bpf *monitor, const char *dir, struct m
 	return attach_all(named, n, dir, err);
 }
 
+/* The one of a decider's variants that was loaded. */
+static struct bpf_program *loaded(struct bpf_program *const *variants, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (bpf_program__fd(variants[i]) >= 0)
+			return variants[i];
+	return variants[0];
+}
+
 static int attach_enforcement(struct memgate_bpf *skel, const char *dir, struct mg_error *err)
 {
+	struct bpf_program *vm_enough[] = { skel->progs.mg_vm_enough, skel->progs.mg_vm_enough_kfunc };
+	struct bpf_program *mmap_file[] = { skel->progs.mg_mmap_file, skel->progs.mg_mmap_file_kfunc,
+					    skel->progs.mg_mmap_file_lsm,
+					    skel->progs.mg_mmap_file_lsm_kfunc };
+	struct bpf_program *mprotect[] = { skel->progs.mg_mprotect, skel->progs.mg_mprotect_kfunc,
+					   skel->progs.mg_mprotect_lsm,
+					   skel->progs.mg_mprotect_lsm_kfunc };
 	bool kfuncs = bpf_program__fd(skel->progs.mg_vm_enough_kfunc) >= 0;
 	struct named_prog progs[] = {
-		{ kfuncs ? skel->progs.mg_vm_enough_kfunc : skel->progs.mg_vm_enough, "vm_enough" },
-		{ kfuncs ? skel->progs.mg_mmap_file_kfunc : skel->progs.mg_mmap_file, "mmap_file" },
-		{ kfuncs ? skel->progs.mg_mprotect_kfunc : skel->progs.mg_mprotect, "mprotect" },
+		{ loaded(vm_enough, 2), "vm_enough" },
+		{ loaded(mmap_file, 4), "mmap_file" },
+		{ loaded(mprotect, 4), "mprotect" },
 		{ skel->progs.mg_munmap_exit, "munmap_exit" },
 		{ skel->progs.mg_brk_exit, "brk_exit" },
 		{ skel->progs.mg_mremap_exit, "mremap_exit" },
@@ -599,6 +623,22 @@ static void unpin_enforcement(const char *dir)
 	unlink(path);
 }
 
+static bool lsm_active(const char *name)
+{
+	_cleanup_free_ char *list = NULL;
+	struct mg_error ignored;
+	size_t len = strlen(name);
+
+	if (access("/sys/kernel/security/lsm", F_OK) < 0)
+		mount("securityfs", "/sys/kernel/security", "securityfs", 0, NULL);
+	if (mg_read_file("/sys/kernel/security/lsm", 4096, &list, &ignored) < 0)
+		return false;
+	for (char *p = list; (p = strstr(p, name)); p += len)
+		if ((p == list || p[-1] == ',') && (p[len] == ',' || p[len] == '\n' || !p[len]))
+			return true;
+	return false;
+}
+
 /*
  * Load the monitor, then the enforcement object on its maps where the
  * kernel allows it; pin both in a staging tree and rename it into place.
@@ -630,11 +670,14 @@ static int load_and_pin(struct mg_error *err)
 	if (ret < 0)
 		goto out;
 
-	/* The memcg kfunc variants where the kernel names them, else (or failing that) CO-RE. */
+	/*
+	 * The memcg kfunc variants where the kernel names them, else (or failing
+	 * that) CO-RE; lsm/ deciders where the BPF LSM is active.
+	 */
 	for (int kfuncs = mg_probe_memcg_kfuncs(); !skel && kfuncs >= 0; kfuncs--) {
-		skel = open_and_load(monitor, kfuncs, true, &load_err);
-		if (!skel) /* No lsm_cgroup here: commit limits can still work. */
-			skel = open_and_load(monitor, kfuncs, false, &load_err);
+		skel = open_and_load(monitor, kfuncs, true, lsm_active("bpf"), &load_err);
+		if (!skel) /* No lsm_cgroup or lsm/ here: commit limits can still work. */
+			skel = open_and_load(monitor, kfuncs, false, false, &load_err);
 	}
 	if (!skel)
 		g.enforce_error = load_err ? load_err : -EINVAL;
@@ -693,21 +736,6 @@ int mg_shared_open(struct mg_shared *s, bool create, struct mg_error *err)
 	return 0;
 }
 
-static bool lsm_active(const char *name)
-{
-	_cleanup_free_ char *list = NULL;
-	struct mg_error ignored;
-	size_t len = strlen(name);
-
-	if (access("/sys/kernel/security/lsm", F_OK) < 0)
-		mount("securityfs", "/sys/kernel/security", "securityfs", 0, NULL);
-	if (mg_read_file("/sys/kernel/security/lsm", 4096, &list, &ignored) < 0)
-		return false;
-	for (char *p = list; (p = strstr(p, name)); p += len)
-		if ((p == list || p[-1] == ',') && (p[len] == ',' || p[len] == '\n' || !p[len]))
-			return true;
-	return false;
-}
 
 void mg_shared_support(struct mg_support *support, const struct mg_shared *s)
 {

@@ -117,7 +117,10 @@ struct mg_retired {
 	unsigned int containers; /* policies it still holds */
 };
 
-/* Retired trees, and MG_PIN_DIR when it holds another layout not yet moved. */
+/*
+ * Retired trees, and MG_PIN_DIR when it holds another layout not yet moved:
+ * how many there are, the first max of them in out.
+ */
 size_t mg_shared_list_retired(struct mg_retired *out, size_t max);
 
 /*

@@ -189,19 +189,40 @@ make_big_file() {
 	[ "$got" -ge 56 ] && [ "$got" -le 64 ]
 }
 
+@test "with the BPF LSM active, mmap and mprotect are decided by lsm programs, which the kernel never skips" {
+	make_bundle c1 '{"memgate.io/commit-limit": "64Mi"}' 0 -- /bin/sleep 600
+	start_ctr c1
+	[ "$(link_prog_type mmap_file)" = lsm ]
+	[ "$(link_prog_type mprotect)" = lsm ]
+	# brk, mremap, stack growth and fork have no LSM hook that can refuse.
+	[ "$(link_prog_type vm_enough)" = tracing ]
+	# One decision per charge: a 1 MiB malloc is one mmap, decided once
+	# (not again when the kernel charges it).  Two runs that differ by 16
+	# of them differ by 16 decisions, whatever each exec's own are.
+	allowed() { status_of c1 | jq .decisions.commits_allowed; }
+	a0=$(allowed)
+	runc exec c1 /alloc steps 1 8
+	a1=$(allowed)
+	runc exec c1 /alloc steps 1 24
+	a2=$(allowed)
+	echo "decisions: $a0, $a1, $a2"
+	d=$(((a2 - a1) - (a1 - a0)))
+	[ "$d" -ge 14 ] && [ "$d" -le 18 ]
+}
+
 @test "no program allocates or sleeps in the allocation path: preallocated maps, allowlisted helpers" {
 	make_bundle c1 '{"memgate.io/commit-limit": "256Mi", "memgate.io/fork-gate": "64Mi"}' $((256 * MIB)) -- /bin/sleep 600
 	start_ctr c1
 	# Hash maps without BPF_F_NO_PREALLOC: an update never allocates.  The
 	# memgate_dead queue is a preallocated array, and the memcg kfuncs only
-	# take and drop references.
+	# take and drop references; bpf_preempt_{disable,enable} only count.
 	for map in policies stats mms containers names; do
 		bpftool map show pinned "/sys/fs/bpf/memgate/maps/$map" -j | jq -e '.type == "hash" and .flags == 0'
 	done
 	ids=$(bpftool prog show -j | jq -r '.[] | select((.name // "") | startswith("mg_")) | .id')
 	[ "$(wc -w <<<"$ids")" -ge 6 ]
 	# As the verifier rewrote them: map helpers appear as the map type's own functions.
-	allowed='__htab_map_lookup_elem|htab_map_update_elem|htab_map_delete_elem|htab_lru_map_update_elem|htab_lru_map_delete_elem|bpf_probe_read_kernel_str|array_map_lookup_elem|queue_stack_map_push_elem|bpf_get_current_ancestor_cgroup_id|bpf_get_current_task_btf|bpf_task_pt_regs|bpf_probe_read_kernel|bpf_ringbuf_reserve|bpf_ringbuf_submit|bpf_ktime_get_boot_ns|bpf_get_current_pid_tgid|bpf_get_current_comm|bpf_set_retval|bpf_cgroup_ancestor|bpf_cgroup_release|bpf_get_mem_cgroup|bpf_put_mem_cgroup|bpf_mem_cgroup_usage|bpf_mem_cgroup_page_state|pc'
+	allowed='__htab_map_lookup_elem|htab_map_update_elem|htab_map_delete_elem|htab_lru_map_update_elem|htab_lru_map_delete_elem|bpf_probe_read_kernel_str|array_map_lookup_elem|queue_stack_map_push_elem|bpf_get_current_ancestor_cgroup_id|bpf_get_current_task_btf|bpf_task_pt_regs|bpf_probe_read_kernel|bpf_ringbuf_reserve|bpf_ringbuf_submit|bpf_ktime_get_boot_ns|bpf_get_current_pid_tgid|bpf_get_current_comm|bpf_set_retval|bpf_cgroup_ancestor|bpf_cgroup_release|bpf_get_mem_cgroup|bpf_put_mem_cgroup|bpf_mem_cgroup_usage|bpf_mem_cgroup_page_state|bpf_preempt_disable|bpf_preempt_enable|pc'
 	for id in $ids; do
 		helpers=$(bpftool prog dump xlated id "$id" | grep -o 'call [a-z_0-9]*' | awk '{print $2}' | sort -u)
 		echo "prog $id: $helpers"

@@ -115,6 +115,12 @@ mg_program_ids() {
 	bpftool prog show | sed -n 's/^\([0-9]*\): .* name mg_.*/\1/p' | sort -n | tr '\n' ' '
 }
 
+# link_prog_type NAME: the type of the program memgate's pinned link NAME
+# runs ("lsm", "tracing", ...).
+link_prog_type() {
+	bpftool prog show id "$(bpftool link show pinned "/sys/fs/bpf/memgate/links/$1" -j | jq .prog_id)" -j | jq -r .type
+}
+
 # Run in teardown of suites that use crun: remove every crun container.
 cleanup_crun_containers() {
 	local id

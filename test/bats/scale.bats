@@ -136,6 +136,9 @@ run_round() {
 	misses=$(bpftool prog show -j | jq -r '[.[] | select((.name // "" | startswith("mg_")) and (.recursion_misses // 0) > 0)
 		| "\(.name) \(.recursion_misses)"] | join(", ")')
 	[ -z "$misses" ] || echo "# round $round: recursion misses of memgate's programs: $misses" >&3
+	# memgate status reports their sum, so an operator sees them too.
+	[ "$(memgate status --json | jq .program_runs_skipped)" -eq \
+		"$(bpftool prog show -j | jq '[.[] | select(.name // "" | startswith("mg_")) | .recursion_misses // 0] | add')" ]
 
 	# Each container under its own limit, in the maps and in status.
 	[ "$(map_count policies)" -eq "$N" ]

@@ -62,3 +62,11 @@ teardown() {
 	got=$(sed -n 's/^got \([0-9]*\) MiB$/\1/p' <<<"$output")
 	[ "$got" -ge 56 ] && [ "$got" -le 64 ]
 }
+
+@test "without the BPF LSM, mmap and mprotect are decided by fmod_ret programs" {
+	make_bundle c1 '{"memgate.io/commit-limit": "64Mi"}' 0 -- /bin/sleep 600
+	start_ctr c1
+	[ "$(link_prog_type mmap_file)" = tracing ]
+	[ "$(link_prog_type mprotect)" = tracing ]
+	[ "$(link_prog_type vm_enough)" = tracing ]
+}
