@@ -465,7 +465,7 @@ static __always_inline int decide_mmap(unsigned long prot, unsigned long flags, 
 	    !(all || (flags & MG_MAP_NORESERVE)))
 		return 0;
 	/* One lookup for everyone else, before the syscall's registers are read. */
-	if (!governed(mm, &gov))
+	if (!mm || !governed(mm, &gov))
 		return 0;
 	if (!syscall_args(MG_NR_MMAP, MG_NR_MMAP, &addr, &len))
 		return 0;
@@ -516,12 +516,14 @@ static __always_inline int decide_mprotect(struct vm_area_struct *vma, unsigned 
 {
 	unsigned long vm_flags = vma->vm_flags;
 	__u64 start, len, end, vm_start, vm_end;
+	struct mm_struct *mm;
 	struct governed gov;
 
 	if (!(prot & MG_PROT_WRITE) || (vm_flags & (MG_VM_WRITE | MG_VM_SHARED)) ||
 	    !(all || (vm_flags & MG_VM_NORESERVE)))
 		return 0;
-	if (!governed(vma->vm_mm, &gov))
+	mm = vma->vm_mm;
+	if (!mm || !governed(mm, &gov))
 		return 0;
 	if (!syscall_args(MG_NR_MPROTECT, MG_NR_PKEY_MPROTECT, &start, &len))
 		return 0;
@@ -534,7 +536,7 @@ static __always_inline int decide_mprotect(struct vm_area_struct *vma, unsigned 
 		end = vm_end;
 	if (end <= start)
 		return 0;
-	return decide_governed(vma->vm_mm, (end - start) >> page_shift, &gov, kfuncs);
+	return decide_governed(mm, (end - start) >> page_shift, &gov, kfuncs);
 }
 
 SEC("fmod_ret/security_file_mprotect")

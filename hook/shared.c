@@ -675,8 +675,11 @@ static int load_and_pin(struct mg_error *err)
 	 * that) CO-RE; lsm/ deciders where the BPF LSM is active.
 	 */
 	for (int kfuncs = mg_probe_memcg_kfuncs(); !skel && kfuncs >= 0; kfuncs--) {
-		skel = open_and_load(monitor, kfuncs, true, lsm_active("bpf"), &load_err);
-		if (!skel) /* No lsm_cgroup or lsm/ here: commit limits can still work. */
+		if (lsm_active("bpf"))
+			skel = open_and_load(monitor, kfuncs, true, true, &load_err);
+		if (!skel) /* fmod_ret deciders: still never skipped without preemption. */
+			skel = open_and_load(monitor, kfuncs, true, false, &load_err);
+		if (!skel) /* No lsm_cgroup here: commit limits can still work. */
 			skel = open_and_load(monitor, kfuncs, false, false, &load_err);
 	}
 	if (!skel)
