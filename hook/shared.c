@@ -27,6 +27,8 @@
 #define STAGING_PREFIX BPFFS "/memgate-staging-"
 #define DEAD_PREFIX BPFFS "/memgate-dead-"
 #define RETIRED_PREFIX BPFFS "/memgate-retired-"
+/* links/fork-gate-<cgroup id>: a container's fork gate, in every layout. */
+#define FORK_LINK_PREFIX "fork-gate-"
 
 static const struct {
 	const char *name;
@@ -232,7 +234,8 @@ static void forget_retired(const char *dir, int policies, __u64 cgroup_id)
 	char path[1024];
 
 	bpf_map_delete_elem(policies, &cgroup_id);
-	snprintf(path, sizeof(path), "%s/links/fork-gate-%" PRIu64, dir, (uint64_t)cgroup_id);
+	snprintf(path, sizeof(path), "%s/links/" FORK_LINK_PREFIX "%" PRIu64, dir,
+		 (uint64_t)cgroup_id);
 	unlink(path);
 }
 
@@ -381,7 +384,9 @@ uint64_t mg_shared_skipped_runs(void)
 		__u32 len = sizeof(link_info);
 		_cleanup_close_ int link = -1, prog = -1;
 
-		if (de->d_name[0] == '.')
+		/* Fork gates share one lsm_cgroup program, which is never skipped. */
+		if (de->d_name[0] == '.' ||
+		    !strncmp(de->d_name, FORK_LINK_PREFIX, strlen(FORK_LINK_PREFIX)))
 			continue;
 		snprintf(path, sizeof(path), MG_PIN_DIR "/links/%s", de->d_name);
 		link = bpf_obj_get(path);
@@ -654,6 +659,7 @@ static int load_and_pin(struct mg_error *err)
 	char staging[256];
 	int load_err, ret;
 	__u32 zero = 0;
+	bool bpf_lsm;
 
 	ret = ensure_bpffs(err);
 	if (ret < 0)
@@ -674,8 +680,9 @@ static int load_and_pin(struct mg_error *err)
 	 * The memcg kfunc variants where the kernel names them, else (or failing
 	 * that) CO-RE; lsm/ deciders where the BPF LSM is active.
 	 */
+	bpf_lsm = lsm_active("bpf");
 	for (int kfuncs = mg_probe_memcg_kfuncs(); !skel && kfuncs >= 0; kfuncs--) {
-		if (lsm_active("bpf"))
+		if (bpf_lsm)
 			skel = open_and_load(monitor, kfuncs, true, true, &load_err);
 		if (!skel) /* fmod_ret deciders: still never skipped without preemption. */
 			skel = open_and_load(monitor, kfuncs, true, false, &load_err);
@@ -739,7 +746,6 @@ int mg_shared_open(struct mg_shared *s, bool create, struct mg_error *err)
 	return 0;
 }
 
-
 void mg_shared_support(struct mg_support *support, const struct mg_shared *s)
 {
 	struct mg_globals g = {};
@@ -771,7 +777,7 @@ void mg_shared_support(struct mg_support *support, const struct mg_shared *s)
 
 static void fork_link_path(uint64_t cgroup_id, char *path, size_t size)
 {
-	snprintf(path, size, MG_PIN_DIR "/links/fork-gate-%" PRIu64, cgroup_id);
+	snprintf(path, size, MG_PIN_DIR "/links/" FORK_LINK_PREFIX "%" PRIu64, cgroup_id);
 }
 
 static int attach_fork_gate(uint64_t cgroup_id, int cgroup_fd, __u64 *link_id,
