@@ -105,6 +105,17 @@ $(LAYOUT_TEST)/built: FORCE
 	@cp -p $(BUILD)/layout-test/memgate-hook $(BUILD)/layout-test/memgate $(@D)/
 	@touch $@
 
+# memgate with a small memgate_mms capacity (MG_CAPACITY_TEST, bpf/memgate.h),
+# for test/bats/capacity.bats.
+CAPACITY_TEST := $(BUILD)/test/capacity-test
+all: $(CAPACITY_TEST)/built
+$(CAPACITY_TEST)/built: FORCE
+	@$(MAKE) --no-print-directory BUILD=$(BUILD)/capacity-test LAYOUT_FLAGS=-DMG_CAPACITY_TEST \
+		$(BUILD)/capacity-test/memgate-hook $(BUILD)/capacity-test/memgate
+	@mkdir -p $(@D)
+	@cp -p $(BUILD)/capacity-test/memgate-hook $(BUILD)/capacity-test/memgate $(@D)/
+	@touch $@
+
 $(BUILD)/memgate-hook: $(HOOK_SRCS:%.c=$(BUILD)/%.o) $(LIB_OBJS)
 	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 

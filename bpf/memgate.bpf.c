@@ -96,33 +96,89 @@ static __always_inline void set_share(struct mg_mm *entry, struct mg_stats *stat
 	__sync_fetch_and_add(&stats->committed_pages, pages - old);
 }
 
-/* Start governing an mm; a full map makes every mm governed from then on. */
+/*
+ * Take a memgate_mms slot for a new entry of the container: 0 from its
+ * reserve, 1 from the shared pool, -1 when it has no room (its reserve and
+ * its share of the pool taken, or the pool empty).  Another container's
+ * reserve is never taken (see MG_MAX_MMS).
+ */
+static __always_inline int claim_slot(struct mg_stats *stats, struct mg_globals *g)
+{
+	__u64 held = __sync_fetch_and_add(&stats->mms, 1);
+
+	if (held < MG_MMS_RESERVE)
+		return 0;
+	if (held < MG_MMS_SHARE) {
+		if (__sync_fetch_and_add(&g->mms_pool_used, 1) < MG_MMS_POOL)
+			return 1;
+		__sync_fetch_and_add(&g->mms_pool_used, -1);
+	}
+	__sync_fetch_and_add(&stats->mms, -1);
+	return -1;
+}
+
+/* Give a slot back; stats is NULL once the container is forgotten. */
+static __always_inline void release_slot(struct mg_stats *stats, __u64 pooled)
+{
+	struct mg_globals *g = globals();
+
+	if (stats)
+		__sync_fetch_and_add(&stats->mms, -1);
+	if (pooled && g)
+		__sync_fetch_and_add(&g->mms_pool_used, -1);
+}
+
+/* Add an entry for mm, within the container's room; NULL when it has none. */
+static __always_inline struct mg_mm *add_entry(__u64 key, __u64 cgroup_id, struct mg_stats *stats,
+					       struct mg_globals *g)
+{
+	struct mg_mm fresh = { .cgroup_id = cgroup_id };
+	int pooled = claim_slot(stats, g);
+
+	if (pooled < 0)
+		return NULL;
+	fresh.pooled = pooled;
+	/* Lost a race for the same mm (EEXIST): the winner holds the slot. */
+	if (bpf_map_update_elem(&mg_mms, &key, &fresh, BPF_NOEXIST))
+		release_slot(stats, pooled);
+	return bpf_map_lookup_elem(&mg_mms, &key);
+}
+
+/*
+ * Start governing an mm.  A container with no room left counts it in its
+ * own mms_untracked: from then on its mms without an entry fail closed
+ * (governed()), and no other container's are touched.
+ */
 static __always_inline struct mg_mm *track_mm(struct mm_struct *mm, __u64 cgroup_id,
 					      struct mg_stats *stats)
 {
-	struct mg_mm fresh = { .cgroup_id = cgroup_id };
 	__u64 key = (__u64)mm;
-	struct mg_globals *g;
+	struct mg_globals *g = globals();
 	struct mg_mm *entry;
 
-	entry = bpf_map_lookup_elem(&mg_mms, &key);
-	if (!entry) {
-		bpf_map_update_elem(&mg_mms, &key, &fresh, BPF_NOEXIST);
-		entry = bpf_map_lookup_elem(&mg_mms, &key);
-	}
-	if (!entry) {
-		g = globals();
-		if (g)
-			__sync_fetch_and_add(&g->mms_untracked, 1);
+	if (!g)
 		return NULL;
-	}
-	if (entry->cgroup_id != cgroup_id) {
-		/* The mm moved to another container: leave the old sum first. */
+	entry = bpf_map_lookup_elem(&mg_mms, &key);
+	if (entry && entry->cgroup_id != cgroup_id) {
+		/*
+		 * A stale entry of another container (an mm address reused
+		 * after a skipped exit): leave its sum and its room first.
+		 */
 		struct mg_stats *old = bpf_map_lookup_elem(&mg_stats, &entry->cgroup_id);
+		__u64 pooled = entry->pooled;
 
 		if (old)
 			set_share(entry, old, 0);
-		entry->cgroup_id = cgroup_id;
+		if (!bpf_map_delete_elem(&mg_mms, &key))
+			release_slot(old, pooled);
+		entry = NULL;
+	}
+	if (!entry)
+		entry = add_entry(key, cgroup_id, stats, g);
+	if (!entry || entry->cgroup_id != cgroup_id) {
+		__sync_fetch_and_add(&stats->mms_untracked, 1);
+		__sync_fetch_and_add(&g->mms_untracked, 1);
+		return NULL;
 	}
 	set_share(entry, stats, mm_commit_pages(mm));
 	return entry;
@@ -137,9 +193,10 @@ struct governed {
 
 /*
  * Whether mm is governed, and by which policy: one lookup for every mm that
- * is not.  Once memgate_mms has been full, an mm without an entry may be a
- * workload's that could not be added, so it is governed by the policy of
- * its task's cgroup, as if the runtime had no helpers.
+ * is not.  In a container that had no room in memgate_mms for one of its
+ * address spaces, an mm without an entry may be a workload's that could not
+ * be added, so it is governed by the policy of its task's cgroup, as if the
+ * runtime had no helpers.  Other containers' helpers stay ungoverned.
  */
 static __always_inline bool governed(struct mm_struct *mm, struct governed *gov)
 {
@@ -159,7 +216,7 @@ static __always_inline bool governed(struct mm_struct *mm, struct governed *gov)
 	if (!gov->policy)
 		return false;
 	gov->stats = bpf_map_lookup_elem(&mg_stats, &gov->cgroup_id);
-	if (!gov->stats)
+	if (!gov->stats || (!gov->entry && !gov->stats->mms_untracked))
 		return false;
 	if (!gov->entry)
 		gov->entry = track_mm(mm, gov->cgroup_id, gov->stats);
@@ -363,6 +420,11 @@ static __always_inline int decide_governed(struct mm_struct *mm, long pages,
 #if defined(__TARGET_ARCH_x86)
 #define MG_NR_MMAP 9
 #define MG_NR_MPROTECT 10
+#define MG_NR_BRK 12
+#define MG_NR_MREMAP 25
+#define MG_NR_CLONE 56
+#define MG_NR_FORK 57
+#define MG_NR_CLONE3 435
 #define MG_NR_PKEY_MPROTECT 329
 
 /* The number of the current syscall; -1 outside one. */
@@ -388,6 +450,14 @@ static __always_inline bool syscall_args(long nr_a, long nr_b, __u64 *arg0, __u6
 	*arg1 = BPF_CORE_READ(regs, si);
 	return true;
 }
+
+/* The third argument of the current syscall (after syscall_args). */
+static __always_inline __u64 syscall_arg2(void)
+{
+	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+
+	return regs ? BPF_CORE_READ(regs, dx) : 0;
+}
 #else
 static __always_inline long syscall_nr(void)
 {
@@ -398,8 +468,17 @@ static __always_inline bool syscall_args(long nr_a, long nr_b, __u64 *arg0, __u6
 {
 	return false;
 }
+static __always_inline __u64 syscall_arg2(void)
+{
+	return 0;
+}
 #define MG_NR_MMAP -1
 #define MG_NR_MPROTECT -1
+#define MG_NR_BRK -1
+#define MG_NR_MREMAP -1
+#define MG_NR_CLONE -1
+#define MG_NR_FORK -1
+#define MG_NR_CLONE3 -1
 #define MG_NR_PKEY_MPROTECT -1
 #endif
 
@@ -422,7 +501,9 @@ static __always_inline bool decided_by_lsm(void)
 	if (!lsm_deciders)
 		return false;
 	nr = syscall_nr();
-	return nr == MG_NR_MMAP || nr == MG_NR_MPROTECT || nr == MG_NR_PKEY_MPROTECT;
+	return nr == MG_NR_MMAP || nr == MG_NR_MPROTECT || nr == MG_NR_PKEY_MPROTECT ||
+	       nr == MG_NR_BRK || nr == MG_NR_MREMAP || nr == MG_NR_CLONE || nr == MG_NR_FORK ||
+	       nr == MG_NR_CLONE3;
 }
 
 static __always_inline int decide_charge(struct mm_struct *mm, long pages, bool kfuncs)
@@ -576,6 +657,92 @@ int BPF_PROG(mg_mprotect_lsm_kfunc, struct vm_area_struct *vma, unsigned long re
 }
 
 /*
+ * brk and mremap growth, where the BPF LSM is active.  Neither has an LSM
+ * hook that can refuse the charge, but both ask get_unmapped_area() for the
+ * range first (check_brk_limits(); vma_expandable() in place, or the new
+ * place of a move), and that ends in security_mmap_addr(): a refusal there
+ * fails the syscall with ENOMEM before anything is charged.  The growth is
+ * read from the syscall's arguments.  mremap's VMA is not at hand, so the
+ * growth of any mapping is decided, also of one the kernel does not charge
+ * (read-only, file-backed shared): at the limit such a growth is refused.
+ */
+#define MG_PAGE_ALIGN(x) (((x) + (1UL << page_shift) - 1) & ~((1UL << page_shift) - 1))
+
+static __always_inline int decide_mmap_addr(bool kfuncs)
+{
+	struct mm_struct *mm = bpf_get_current_task_btf()->mm;
+	__u64 arg0, arg1, old_end, new_end;
+	struct governed gov;
+
+	if (!mm || !governed(mm, &gov))
+		return 0;
+	if (!syscall_args(MG_NR_BRK, MG_NR_MREMAP, &arg0, &arg1))
+		return 0;
+	if (syscall_nr() == MG_NR_BRK) {
+		/* brk(arg0): the heap grows from mm->brk to arg0. */
+		old_end = MG_PAGE_ALIGN(mm->brk);
+		new_end = MG_PAGE_ALIGN(arg0);
+	} else {
+		/* mremap(addr, old_len = arg1, new_len, ...) */
+		old_end = MG_PAGE_ALIGN(arg1);
+		new_end = MG_PAGE_ALIGN(syscall_arg2());
+	}
+	if (new_end <= old_end)
+		return 0;
+	return decide_governed(mm, (new_end - old_end) >> page_shift, &gov, kfuncs);
+}
+
+SEC("lsm/mmap_addr")
+int BPF_PROG(mg_mmap_addr_lsm, unsigned long addr, int ret)
+{
+	if (ret)
+		return ret;
+	return decide_mmap_addr(false);
+}
+
+SEC("lsm/mmap_addr")
+int BPF_PROG(mg_mmap_addr_lsm_kfunc, unsigned long addr, int ret)
+{
+	if (ret)
+		return ret;
+	return decide_mmap_addr(true);
+}
+
+/*
+ * fork, where the BPF LSM is active: the whole commit the child copies
+ * (its parent's data_vm + stack_vm) is decided at once, in security_task_alloc(),
+ * before copy_mm() charges it VMA by VMA; mg_vm_enough then lets those
+ * charges through.  Threads and vfork share the mm and commit nothing.
+ */
+#define MG_CLONE_VM 0x100
+
+static __always_inline int decide_fork_commit(unsigned long clone_flags, bool kfuncs)
+{
+	struct mm_struct *mm = bpf_get_current_task_btf()->mm;
+	struct governed gov;
+
+	if ((clone_flags & MG_CLONE_VM) || !mm || !governed(mm, &gov))
+		return 0;
+	return decide_governed(mm, mm_commit_pages(mm), &gov, kfuncs);
+}
+
+SEC("lsm/task_alloc")
+int BPF_PROG(mg_fork_lsm, struct task_struct *task, unsigned long clone_flags, int ret)
+{
+	if (ret)
+		return ret;
+	return decide_fork_commit(clone_flags, false);
+}
+
+SEC("lsm/task_alloc")
+int BPF_PROG(mg_fork_lsm_kfunc, struct task_struct *task, unsigned long clone_flags, int ret)
+{
+	if (ret)
+		return ret;
+	return decide_fork_commit(clone_flags, true);
+}
+
+/*
  * Re-read the calling mm's share when a syscall that can release commit
  * returns, so a release counts at once and no denial ever needs to re-read
  * the container's other address spaces.
@@ -635,6 +802,7 @@ int BPF_PROG(mg_exit_mmap, struct mm_struct *mm)
 	__u64 key = (__u64)mm;
 	struct mg_stats *stats;
 	struct mg_mm *entry;
+	__u64 pooled;
 
 	entry = bpf_map_lookup_elem(&mg_mms, &key);
 	if (!entry)
@@ -642,7 +810,10 @@ int BPF_PROG(mg_exit_mmap, struct mm_struct *mm)
 	stats = bpf_map_lookup_elem(&mg_stats, &entry->cgroup_id);
 	if (stats)
 		set_share(entry, stats, 0);
-	bpf_map_delete_elem(&mg_mms, &key);
+	/* Read before the delete: a freed element may be reused at once. */
+	pooled = entry->pooled;
+	if (!bpf_map_delete_elem(&mg_mms, &key))
+		release_slot(stats, pooled);
 	return 0;
 }
 

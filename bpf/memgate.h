@@ -13,7 +13,7 @@
 
 #define MG_PIN_DIR "/sys/fs/bpf/memgate"
 #ifndef MG_LAYOUT_TEST
-#define MG_LAYOUT_VERSION 3
+#define MG_LAYOUT_VERSION 4
 #else
 /*
  * The "older memgate" of test/bats/upgrade.bats (make builds it into
@@ -24,7 +24,24 @@
 #endif
 
 #define MG_MAX_CGROUPS 4096	/* containers under policy at once */
-#define MG_MAX_MMS 32768	/* address spaces tracked for commit accounting */
+/*
+ * Address spaces tracked for commit accounting.  Each container under
+ * policy may always track MG_MMS_RESERVE of its own; beyond that it draws
+ * from a pool all share, up to MG_MMS_SHARE in all.  memgate_mms holds
+ * every reserve and the pool, so no container can take another's reserve,
+ * and one container takes at most MG_MMS_SHARE of the pool.
+ */
+#ifndef MG_CAPACITY_TEST
+#define MG_MMS_RESERVE 4
+#define MG_MMS_POOL 16384
+#define MG_MMS_SHARE 4096
+#else
+/* The small capacity test/bats/capacity.bats runs (build/test/capacity-test). */
+#define MG_MMS_RESERVE 4
+#define MG_MMS_POOL 8
+#define MG_MMS_SHARE 12
+#endif
+#define MG_MAX_MMS (MG_MAX_CGROUPS * MG_MMS_RESERVE + MG_MMS_POOL)
 #define MG_MAX_CGROUP_LEVEL 16	/* deepest cgroup level searched for a policy */
 #define MG_EVENTS_BYTES (256 * 1024)
 #define MG_ID_LEN 256		/* container ids longer than this are refused */
@@ -79,6 +96,9 @@ struct mg_stats {
 	__u64 reclaim_episodes; /* memcg limit reclaim, begin to end */
 	__u64 reclaim_ns;	/* total time in them */
 	struct mg_denial last_oom_kill; /* kind MG_KIND_OOM_KILL, pid and comm of the victim */
+	/* Written by the enforcement programs: the container's memgate_mms entries. */
+	__u64 mms;	     /* entries it holds (reserve and pool) */
+	__u64 mms_untracked; /* address spaces it had no room for: its untracked ones fail closed */
 };
 
 /*
@@ -92,6 +112,7 @@ struct mg_stats {
 struct mg_mm {
 	__u64 cgroup_id; /* the policy's cgroup */
 	__s64 pages;	 /* data_vm + stack_vm, plus charges allowed but not yet mapped */
+	__u64 pooled;	 /* 1: the entry holds a slot of the shared pool, 0: of its reserve */
 };
 
 /* memgate_containers: container id -> cgroup, so poststop finds its entry. */
@@ -109,9 +130,11 @@ struct mg_globals {
 	__u64 layout_version;
 	__u64 events_dropped; /* ring buffer full */
 	/*
-	 * memgate_mms was full when a governed address space had to be added.
-	 * From then on every address space in a container is governed, helpers
-	 * included: nothing the workload starts can slip out.
+	 * Times a container had no room in memgate_mms for a governed address
+	 * space (the sum of mg_stats.mms_untracked, never reset).  Only while
+	 * it is not 0 do the programs look up the policy of an mm without an
+	 * entry: in a container that overflowed, every such mm is governed,
+	 * helpers included, and fails closed.
 	 */
 	__u64 mms_untracked;
 	__u64 dead_dropped; /* memgate_dead full: the next hook prunes by a full scan */
@@ -120,6 +143,7 @@ struct mg_globals {
 	 * else -errno of the step that failed: only the monitor runs then.
 	 */
 	__s64 enforce_error;
+	__u64 mms_pool_used; /* memgate_mms entries drawn from the shared pool */
 };
 
 /*

@@ -242,6 +242,7 @@ static int cmd_status(int argc, char **argv, struct mg_error *err)
 		json_object_object_add(root, "loaded", json_object_new_boolean(!none));
 		json_object_object_add(root, "events_dropped", u64(g.events_dropped));
 		json_object_object_add(root, "mms_untracked", u64(g.mms_untracked));
+		json_object_object_add(root, "mms_pool_used", u64(g.mms_pool_used));
 		json_object_object_add(root, "program_runs_skipped", u64(skipped));
 		json_object_object_add(root, "enforcement", json_object_new_boolean(!none && !g.enforce_error));
 		json_object_object_add(root, "enforcement_error",
@@ -270,6 +271,8 @@ static int cmd_status(int argc, char **argv, struct mg_error *err)
 			json_object_object_add(st, "forks_audited", u64(e->stats.fork_audited));
 			json_object_object_add(st, "committed_bytes", u64(e->stats.committed_pages > 0 ? e->stats.committed_pages * page : 0));
 			json_object_object_add(st, "committed_peak_bytes", u64(e->stats.committed_peak_pages * page));
+			json_object_object_add(st, "address_spaces", u64(e->stats.mms));
+			json_object_object_add(st, "address_spaces_untracked", u64(e->stats.mms_untracked));
 			json_object_object_add(c, "decisions", st);
 			json_object_object_add(c, "last_denial", e->stats.last_denial.kind ? denial_json(&e->stats.last_denial) : NULL);
 			json_object_object_add(oom, "kills", u64(e->stats.oom_kills));
@@ -384,6 +387,10 @@ static int cmd_status(int argc, char **argv, struct mg_error *err)
 			printf("  last denial: %s pid %u (%.16s) asked %s at %s of %s\n", kind_name(d->kind),
 			       d->pid, d->comm, mg_format_size(d->requested, asked),
 			       mg_format_size(d->measured, at), mg_format_size(d->limit, of));
+		if (e->stats.mms_untracked)
+			printf("  address spaces: %" PRIu64 " tracked, %" PRIu64 " without room: "
+			       "its untracked processes may commit nothing\n",
+			       (uint64_t)e->stats.mms, (uint64_t)e->stats.mms_untracked);
 		print_monitor(e);
 	}
 	if (g.enforce_error)
@@ -392,7 +399,9 @@ static int cmd_status(int argc, char **argv, struct mg_error *err)
 	if (g.events_dropped)
 		printf("events dropped: %" PRIu64 "\n", (uint64_t)g.events_dropped);
 	if (skipped)
-		printf("program runs the kernel skipped: %" PRIu64 " (charges let through undecided)\n",
+		printf("program runs the kernel skipped: %" PRIu64 " (charges let through undecided; "
+		       "where the BPF LSM is active, never those of mmap, mprotect, brk, mremap "
+		       "or fork)\n",
 		       skipped);
 	print_retired(retired, n_retired);
 	return 0;

@@ -451,6 +451,11 @@ static struct memgate_bpf *open_and_load(struct monitor_bpf *monitor, bool memcg
 		{ { skel ? skel->progs.mg_mprotect : NULL, skel ? skel->progs.mg_mprotect_lsm : NULL },
 		  { skel ? skel->progs.mg_mprotect_kfunc : NULL,
 		    skel ? skel->progs.mg_mprotect_lsm_kfunc : NULL } },
+		/* brk and mremap growth, fork: lsm/ only, else mg_vm_enough decides them. */
+		{ { NULL, skel ? skel->progs.mg_mmap_addr_lsm : NULL },
+		  { NULL, skel ? skel->progs.mg_mmap_addr_lsm_kfunc : NULL } },
+		{ { NULL, skel ? skel->progs.mg_fork_lsm : NULL },
+		  { NULL, skel ? skel->progs.mg_fork_lsm_kfunc : NULL } },
 	};
 
 	if (!skel) {
@@ -574,7 +579,13 @@ static int attach_enforcement(struct memgate_bpf *skel, const char *dir, struct 
 					   skel->progs.mg_mprotect_lsm,
 					   skel->progs.mg_mprotect_lsm_kfunc };
 	bool kfuncs = bpf_program__fd(skel->progs.mg_vm_enough_kfunc) >= 0;
+	struct bpf_program *mmap_addr[] = { skel->progs.mg_mmap_addr_lsm,
+					    skel->progs.mg_mmap_addr_lsm_kfunc };
+	struct bpf_program *fork_commit[] = { skel->progs.mg_fork_lsm, skel->progs.mg_fork_lsm_kfunc };
 	struct named_prog progs[] = {
+		/* First: left out where they are not loaded (no BPF LSM). */
+		{ loaded(mmap_addr, 2), "mmap_addr" },
+		{ loaded(fork_commit, 2), "fork_commit" },
 		{ loaded(vm_enough, 2), "vm_enough" },
 		{ loaded(mmap_file, 4), "mmap_file" },
 		{ loaded(mprotect, 4), "mprotect" },
@@ -592,7 +603,9 @@ static int attach_enforcement(struct memgate_bpf *skel, const char *dir, struct 
 	char path[512];
 	int ret;
 
-	ret = attach_all(progs, sizeof(progs) / sizeof(progs[0]), dir, err);
+	size_t first = bpf_program__fd(progs[0].prog) >= 0 ? 0 : 2;
+
+	ret = attach_all(progs + first, sizeof(progs) / sizeof(progs[0]) - first, dir, err);
 	if (ret < 0)
 		return ret;
 	if (bpf_program__fd(task_alloc) >= 0) {

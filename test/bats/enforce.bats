@@ -194,7 +194,9 @@ make_big_file() {
 	start_ctr c1
 	[ "$(link_prog_type mmap_file)" = lsm ]
 	[ "$(link_prog_type mprotect)" = lsm ]
-	# brk, mremap, stack growth and fork have no LSM hook that can refuse.
+	# brk and mremap growth: at security_mmap_addr (lsm/mmap_addr).
+	[ "$(link_prog_type mmap_addr)" = lsm ]
+	# Stack growth and fork have no LSM hook that can refuse.
 	[ "$(link_prog_type vm_enough)" = tracing ]
 	# One decision per charge: a 1 MiB malloc is one mmap, decided once
 	# (not again when the kernel charges it).  Two runs that differ by 16
@@ -208,6 +210,56 @@ make_big_file() {
 	echo "decisions: $a0, $a1, $a2"
 	d=$(((a2 - a1) - (a1 - a0)))
 	[ "$d" -ge 14 ] && [ "$d" -le 18 ]
+}
+
+# held_kib NAME WORKLOAD KIB: "alloc WORKLOAD KIB" in the running container
+# NAME commits until refused; prints what it committed (KiB, VmData + VmStk).
+held_kib() {
+	local out
+	rm -f /tmp/data/go
+	touch /tmp/data/go
+	out=$(runc exec "$1" /alloc "$2" "$3" /data/go)
+	echo "$2: $out" >&2
+	sed -n 's/^got [0-9]* KiB, committed \([0-9]*\) KiB$/\1/p' <<<"$out"
+}
+
+@test "brk and mremap growth are held to the limit by lsm/mmap_addr, decided once per charge" {
+	make_bundle c1 '{"memgate.io/commit-limit": "64Mi"}' 0 -- /bin/sleep 600
+	start_ctr c1
+	[ "$(link_prog_type mmap_addr)" = lsm ]
+	# glibc malloc of 16 KiB at a time grows the main arena with brk;
+	# mremap grows one mapping 256 KiB at a time.
+	for w in "brk 16" "mremap 256"; do
+		kib=$(held_kib c1 $w)
+		[ -n "$kib" ] && [ "$kib" -ge $((56 * 1024)) ] && [ "$kib" -le $((64 * 1024)) ]
+	done
+	# One decision per charge: 64 brk steps of 256 KiB more are 64 more decisions
+	# (not 128: the kernel's own charge is not decided again).
+	allowed() { status_of c1 | jq .decisions.commits_allowed; }
+	a0=$(allowed)
+	runc exec c1 /alloc once 1
+	a1=$(allowed)
+	runc exec c1 /alloc brkonce 16384 256
+	a2=$(allowed)
+	echo "decisions: $a0, $a1, $a2"
+	d=$(((a2 - a1) - (a1 - a0)))
+	[ "$d" -ge 62 ] && [ "$d" -le 66 ]
+}
+
+@test "fork is decided by lsm/task_alloc for the whole commit the child copies, not VMA by VMA" {
+	make_bundle c1 '{"memgate.io/commit-limit": "64Mi"}' 0 -- /bin/sleep 600
+	start_ctr c1
+	[ "$(link_prog_type fork_commit)" = lsm ]
+	# 20 MiB in 20 VMAs: the child's 20 more fit under 64 MiB.
+	run runc exec c1 /alloc forkat 20
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$output" = "fork ok" ]
+	# 40 MiB in 40 VMAs: each alone would fit, the child's 40 more do not.
+	run runc exec c1 /alloc forkat 40
+	echo "$output"
+	[ "$status" -eq 1 ]
+	[ "$output" = "fork ENOMEM" ]
 }
 
 @test "no program allocates or sleeps in the allocation path: preallocated maps, allowlisted helpers" {

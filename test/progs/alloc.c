@@ -10,6 +10,14 @@
  *                                 VmData + VmStk: the kernel's data_vm + stack_vm, what memgate
  *                                 sums), then waits until FILE exists and exits 0; exit 1 if
  *                                 1 GiB was committed without a refusal
+ *   alloc brk KIB FILE            the same through glibc malloc of KIB at a time, in the main
+ *                                 arena (brk), never written beyond malloc's own headers
+ *   alloc mremap KIB FILE         the same by growing one private mapping KIB at a time with
+ *                                 mremap(MREMAP_MAYMOVE)
+ *   alloc brkonce KIB STEP        grow the heap with sbrk STEP KiB at a time up to KIB: "ok"
+ *                                 (exit 0) or "ENOMEM" (exit 1)
+ *   alloc forkat MIB              mmap MIB pieces of 1 MiB (never touched, one VMA each), fork:
+ *                                 "fork ok" (exit 0) or "fork ENOMEM" (exit 1)
  *   alloc cycle MIB TIMES         malloc+touch+free MIB, TIMES times; exit 1 on a failure
  *   alloc hold MIB [SECS]         malloc+touch MIB, print "holding", sleep
  *   alloc once MIB                one mmap of MIB: "ok" (exit 0) or "ENOMEM" (exit 1)
@@ -29,9 +37,12 @@
  *   alloc forked MIB              a forked child renames itself, starts a session and runs "steps MIB"
  *   alloc daemon MIB              the same in a grandchild whose parent exited (reparented)
  *   alloc vfork PROG ARGS...      vfork, exec PROG ARGS in the child, wait; exit with its status
+ *   alloc procs N                 fork N children that each wait forever (N address spaces
+ *                                 more, nothing exec'd), print "forked K" (K forks succeeded), wait
  *   alloc join PROCS CMD ARGS...  write our pid to the cgroup.procs file PROCS, then run CMD ARGS
  *                                 (any command above, or "exec PROG ARGS..." to exec PROG)
  */
+#define _GNU_SOURCE /* mremap */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -112,7 +123,8 @@ static bool try_fork(const char *label)
 	pid_t child = fork();
 
 	if (child < 0) {
-		printf("%sfork %s\n", label, errno == EAGAIN ? "EAGAIN" : strerror(errno));
+		printf("%sfork %s\n", label,
+		       errno == EAGAIN ? "EAGAIN" : errno == ENOMEM ? "ENOMEM" : strerror(errno));
 		return false;
 	}
 	if (child == 0)
@@ -230,6 +242,46 @@ static int dispatch(int argc, char **argv)
 			return 2;
 		return WIFEXITED(status) ? WEXITSTATUS(status) : 2;
 	}
+	if (!strcmp(cmd, "forkat")) {
+		/* A page unmapped below each piece keeps the pieces apart: one VMA each. */
+		for (unsigned long i = 0; i < mib; i++) {
+			char *p = mmap(NULL, MIB + 4096, PROT_READ | PROT_WRITE,
+				       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+			if (p == MAP_FAILED || munmap(p, 4096) < 0) {
+				printf("mmap: %s\n", strerror(errno));
+				return 2;
+			}
+		}
+		return try_fork("") ? 0 : 1;
+	}
+	if (!strcmp(cmd, "brkonce")) {
+		unsigned long step = arg(argv, 3, argc, 64) * 1024;
+
+		for (unsigned long done = 0; done + step <= mib * 1024; done += step)
+			if (sbrk(step) == (void *)-1) {
+				printf("ENOMEM\n");
+				return 1;
+			}
+		printf("ok\n");
+		return 0;
+	}
+	if (!strcmp(cmd, "procs")) {
+		unsigned long forked = 0;
+
+		for (unsigned long i = 0; i < mib; i++) {
+			pid_t child = fork();
+
+			if (child == 0)
+				for (;;)
+					pause();
+			if (child > 0)
+				forked++;
+		}
+		printf("forked %lu\n", forked);
+		for (;;)
+			pause();
+	}
 	if (!strcmp(cmd, "forked") || !strcmp(cmd, "daemon")) {
 		int done[2], status;
 		pid_t child;
@@ -263,21 +315,37 @@ static int dispatch(int argc, char **argv)
 		sleep(arg(argv, 3, argc, 600));
 		return 0;
 	}
-	if (!strcmp(cmd, "commit") && argc > 3) {
-		size_t step = arg(argv, 2, argc, 64) * 1024;
+	if ((!strcmp(cmd, "commit") || !strcmp(cmd, "brk") || !strcmp(cmd, "mremap")) && argc > 3) {
+		size_t step = arg(argv, 2, argc, 64) * 1024, size = 4096;
 		struct timespec poll = { .tv_nsec = 200 * 1000 * 1000 };
+		char *map = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 		unsigned long got = 0;
 
-		while (mmap(NULL, step, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0) !=
-		       MAP_FAILED) {
+		errno = 0;
+		while (map != MAP_FAILED) {
+			void *p;
+
+			if (!strcmp(cmd, "brk")) {
+				p = malloc(step);
+			} else if (!strcmp(cmd, "mremap")) {
+				p = mremap(map, size, size + step, MREMAP_MAYMOVE);
+				if (p != MAP_FAILED) {
+					map = p;
+					size += step;
+				}
+			} else {
+				p = mmap(NULL, step, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+			}
+			if (!p || p == MAP_FAILED)
+				break;
 			got += step / 1024;
 			if (got >= 1024 * 1024) {
-				printf("commit: 1 GiB committed and nothing refused\n");
+				printf("%s: 1 GiB committed and nothing refused\n", cmd);
 				return 1;
 			}
 		}
 		if (errno != ENOMEM) {
-			printf("commit: %s\n", strerror(errno));
+			printf("%s: %s\n", cmd, strerror(errno));
 			return 1;
 		}
 		printf("got %lu KiB, committed %lu KiB\n", got, committed_kib());
