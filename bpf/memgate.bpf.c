@@ -451,12 +451,13 @@ static __always_inline bool syscall_args(long nr_a, long nr_b, __u64 *arg0, __u6
 	return true;
 }
 
-/* The third argument of the current syscall (after syscall_args). */
-static __always_inline __u64 syscall_arg2(void)
+/* The third and fourth arguments of the current syscall (after syscall_args). */
+static __always_inline void syscall_args23(__u64 *arg2, __u64 *arg3)
 {
 	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
 
-	return regs ? BPF_CORE_READ(regs, dx) : 0;
+	*arg2 = regs ? BPF_CORE_READ(regs, dx) : 0;
+	*arg3 = regs ? BPF_CORE_READ(regs, r10) : 0;
 }
 #else
 static __always_inline long syscall_nr(void)
@@ -468,9 +469,10 @@ static __always_inline bool syscall_args(long nr_a, long nr_b, __u64 *arg0, __u6
 {
 	return false;
 }
-static __always_inline __u64 syscall_arg2(void)
+static __always_inline void syscall_args23(__u64 *arg2, __u64 *arg3)
 {
-	return 0;
+	*arg2 = 0;
+	*arg3 = 0;
 }
 #define MG_NR_MMAP -1
 #define MG_NR_MPROTECT -1
@@ -666,12 +668,13 @@ int BPF_PROG(mg_mprotect_lsm_kfunc, struct vm_area_struct *vma, unsigned long re
  * growth of any mapping is decided, also of one the kernel does not charge
  * (read-only, file-backed shared): at the limit such a growth is refused.
  */
+#define MG_MREMAP_DONTUNMAP 4
 #define MG_PAGE_ALIGN(x) (((x) + (1UL << page_shift) - 1) & ~((1UL << page_shift) - 1))
 
 static __always_inline int decide_mmap_addr(bool kfuncs)
 {
 	struct mm_struct *mm = bpf_get_current_task_btf()->mm;
-	__u64 arg0, arg1, old_end, new_end;
+	__u64 arg0, arg1, arg2, arg3, old_end, new_end;
 	struct governed gov;
 
 	if (!mm || !governed(mm, &gov))
@@ -683,9 +686,13 @@ static __always_inline int decide_mmap_addr(bool kfuncs)
 		old_end = MG_PAGE_ALIGN(mm->brk);
 		new_end = MG_PAGE_ALIGN(arg0);
 	} else {
-		/* mremap(addr, old_len = arg1, new_len, ...) */
-		old_end = MG_PAGE_ALIGN(arg1);
-		new_end = MG_PAGE_ALIGN(syscall_arg2());
+		/*
+		 * mremap(addr, old_len, new_len, flags): a move charges new_len
+		 * and releases old_len after; MREMAP_DONTUNMAP keeps old_len.
+		 */
+		syscall_args23(&arg2, &arg3);
+		old_end = arg3 & MG_MREMAP_DONTUNMAP ? 0 : MG_PAGE_ALIGN(arg1);
+		new_end = MG_PAGE_ALIGN(arg2);
 	}
 	if (new_end <= old_end)
 		return 0;

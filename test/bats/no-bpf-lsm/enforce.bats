@@ -69,11 +69,4 @@ teardown() {
 	[ "$(link_prog_type mmap_file)" = tracing ]
 	[ "$(link_prog_type mprotect)" = tracing ]
 	[ "$(link_prog_type vm_enough)" = tracing ]
-	# No lsm/mmap_addr: mg_vm_enough decides brk, and holds it.
-	[ ! -e /sys/fs/bpf/memgate/links/mmap_addr ]
-	[ -e /sys/fs/bpf/memgate/links/vm_enough ]
-	run runc exec c1 /alloc brkonce 131072 256
-	echo "$output"
-	[ "$status" -eq 1 ]
-	[ "$output" = ENOMEM ]
 }
