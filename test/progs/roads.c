@@ -14,7 +14,8 @@
  * page of LIMIT_KIB.  Then everything is released and the same is asked
  * again: the same amount must be granted (the sum leaked nothing).  For
  * sysv, a segment removed while still attached must stay counted until its
- * last detach.  Prints one line per road, "road R: granted G KiB, base B
+ * last detach.  The road "hold" prints "holding" and waits for a signal
+ * (while the policy, and memgate, stay loaded).  Prints one line per road, "road R: granted G KiB, base B
  * KiB, limit L KiB"; exits 1 with "FAIL road R: ..." at the first failure.
  * Nothing here mallocs: at the limit, the program must not need memory.
  */
@@ -277,6 +278,10 @@ int main(int argc, char **argv)
 	}
 	limit = strtoul(argv[1], NULL, 10);
 	for (int i = 2; i < argc; i++) {
+		if (!strcmp(argv[i], "hold")) {
+			say("holding");
+			pause();
+		}
 		memset(&r, 0, sizeof(r));
 		r.name = argv[i];
 		private_road = strcmp(r.name, "shared") && strcmp(r.name, "shared-noreserve") &&
