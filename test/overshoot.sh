@@ -72,12 +72,9 @@ for workload in brk mremap; do
 	esac
 	rm -f /tmp/data/start* /tmp/data/go*
 	# Round r starts when /data/start$r exists; its processes exit at /data/go$r.
+	# One line: make_bundle takes one argument per line.
 	make_bundle over '{"memgate.io/commit-limit": "64Mi"}' 2147483648 -- /bin/sh -c \
-		"r=0; while [ \$r -lt $rounds ]; do
-			while [ ! -e /data/start\$r ]; do sleep 0.2; done
-			i=0; while [ \$i -lt $procs ]; do /alloc $args /data/go\$r & i=\$((i + 1)); done
-			wait; r=\$((r + 1))
-		done; sleep 3600"
+		"r=0; while [ \$r -lt $rounds ]; do while [ ! -e /data/start\$r ]; do sleep 0.2; done; i=0; while [ \$i -lt $procs ]; do /alloc $args /data/go\$r & i=\$((i + 1)); done; wait; r=\$((r + 1)); done; sleep 3600"
 	start_ctr over || { cat "$BUNDLES/over.log"; exit 1; }
 	max=-999999 skips=0
 	for r in $(seq 0 $((rounds - 1))); do
