@@ -19,7 +19,7 @@
  *                                 tmpfs log would fail.
  *   alloc noreserve MIB           MAP_NORESERVE mmap+touch (uses memory without a commit), then hold
  *   alloc bench ROUNDS            mmap 1 MiB, touch one page, munmap, ROUNDS times; prints "ns_per_round N"
- *   alloc mmaploop|mprotectloop|sbrkloop|forkloop|mallocmix|denyloop ROUNDS
+ *   alloc mmaploop|mprotectloop|sbrkloop|touchloop|forkloop|mallocmix|denyloop ROUNDS
  *                                 the other loops of bench() below
  *   alloc count LOOP ROUNDS       LOOP (any of the above) ROUNDS / 4 times, then ROUNDS times
  *                                 between two markers (xchg %bx,%bx) that make bench's TCG
@@ -140,6 +140,7 @@ static void renamed_steps(unsigned long mib)
  *   mmaploop   mmap 64 KiB private writable, munmap: every round charges overcommit
  *   mprotectloop  64 KiB private, read-only: mprotect it writable, then read-only again
  *   sbrkloop   sbrk +64 KiB, then -64 KiB
+ *   touchloop  mmap 1 MiB, touch every page, munmap
  *   forkloop   fork, the child exits, wait
  *   mallocmix  malloc or free one of 1024 slots, sizes 16 B to 256 KiB
  *   denyloop   mmap 1 GiB, which the container's limit must refuse
@@ -150,14 +151,16 @@ static int bench(const char *cmd, unsigned long rounds)
 	unsigned long seed = 1;
 
 	for (unsigned long i = 0; i < rounds; i++) {
-		if (!strcmp(cmd, "bench") || !strcmp(cmd, "mmaploop")) {
-			size_t len = !strcmp(cmd, "bench") ? MIB : 64 * 1024;
+		if (!strcmp(cmd, "bench") || !strcmp(cmd, "mmaploop") || !strcmp(cmd, "touchloop")) {
+			size_t len = !strcmp(cmd, "mmaploop") ? 64 * 1024 : MIB;
 			char *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 
 			if (p == MAP_FAILED)
 				return 1;
 			if (len == MIB)
 				p[0] = 1;
+			for (size_t off = 4096; !strcmp(cmd, "touchloop") && off < len; off += 4096)
+				p[off] = 1;
 			munmap(p, len);
 		} else if (!strcmp(cmd, "mprotectloop")) {
 			static char *ro;
@@ -210,8 +213,9 @@ static int bench(const char *cmd, unsigned long rounds)
 
 static bool is_loop(const char *cmd)
 {
-	static const char *const loops[] = { "bench",	     "mmaploop",  "mprotectloop", "sbrkloop",
-					     "forkloop",     "mallocmix", "denyloop",     NULL };
+	static const char *const loops[] = { "bench",	  "mmaploop", "mprotectloop", "sbrkloop",
+					     "touchloop", "forkloop", "mallocmix",    "denyloop",
+					     NULL };
 
 	for (int i = 0; loops[i]; i++)
 		if (!strcmp(cmd, loops[i]))
@@ -394,7 +398,7 @@ static int dispatch(int argc, char **argv)
 
 		if (argc < 4 || !is_loop(argv[2]) || !rounds) {
 			fprintf(stderr, "alloc count: expected a loop (mmaploop, mprotectloop, "
-					"sbrkloop, forkloop, mallocmix, bench) and a number of rounds\n");
+					"sbrkloop, touchloop, forkloop, mallocmix, bench) and a number of rounds\n");
 			return 2;
 		}
 

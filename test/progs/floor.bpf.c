@@ -130,3 +130,22 @@ int BPF_PROG(task_alloc, struct task_struct *task, unsigned long clone_flags)
 {
 	return 1;
 }
+
+/*
+ * The deciders as lsm_cgroup programs would be (attached to another
+ * cgroup): what a bystander would meet instead of mmap_file_lsm and
+ * mprotect_lsm, the kernel's shim.
+ */
+SEC("lsm_cgroup/mmap_file")
+int BPF_PROG(mmap_file_cgroup, struct file *file, unsigned long reqprot, unsigned long prot,
+	     unsigned long flags)
+{
+	return 1;
+}
+
+SEC("lsm_cgroup/file_mprotect")
+int BPF_PROG(mprotect_cgroup, struct vm_area_struct *vma, unsigned long reqprot,
+	     unsigned long prot)
+{
+	return 1;
+}
