@@ -27,6 +27,7 @@ require_vm
 
 repeats=${COUNT_REPEATS:-3}
 FLOOR=/memgate/build/test/floor
+FLOOR_OBJ=/memgate/build/test/floor.bpf.o
 FLOOR_DIR=/sys/fs/bpf/bench-floor
 CG=/sys/fs/cgroup/bench
 # op:rounds, in the order of the table.
@@ -130,13 +131,27 @@ done
 settle
 count_all base "$bystander"
 
-lsm=
-grep -qw bpf /sys/kernel/security/lsm && lsm=_lsm
-# What memgate attaches for everyone (hook/shared.c): deciders, releases,
-# exit and exec, fork, the monitor's tracepoints.
-hooks=(vm_enough "mmap_file$lsm" "mprotect$lsm" munmap_exit brk_exit mremap_exit mprotect_exit
-	exit_mmap exec exec_done fork oom_signal oom_victim reclaim_begin reclaim_end cgroup_rmdir)
-"$FLOOR" /memgate/build/test/floor.bpf.o "$FLOOR_DIR" "$CG/holder" "${hooks[@]}"
+# The floor: an empty program on each attach point memgate uses for
+# everyone, as it attached them here (memgate loaded once to see: its links,
+# named as floor.bpf.c's programs, _lsm where the program is an LSM one).
+hook prestart holder "$CG/holder" "$HOLDER"
+known=" $("$FLOOR" "$FLOOR_OBJ" --list | tr '\n' ' ') "
+hooks=()
+for link in /sys/fs/bpf/memgate/links/*; do
+	name=${link##*/}
+	[[ $name == fork-gate-* ]] && continue
+	type=$(bpftool prog show id "$(bpftool link show pinned "$link" -j | jq .prog_id)" -j | jq -r .type)
+	[ "$type" = lsm ] && name+=_lsm
+	if [[ $known != *" $name "* ]]; then
+		echo "bench: no floor program for memgate's $name (test/progs/floor.bpf.c)" >&2
+		continue
+	fi
+	hooks+=("$name")
+done
+hook poststop holder "$CG/holder" '{}'
+! memgate_loaded
+settle
+"$FLOOR" "$FLOOR_OBJ" "$FLOOR_DIR" "$CG/holder" "${hooks[@]}"
 settle
 count_all floor "$bystander"
 rm -rf "$FLOOR_DIR"
@@ -144,21 +159,21 @@ rm -rf "$FLOOR_DIR"
 # kernel's shim (memgate's bystander case has no fork gate: not in floor).
 # The same shim for the deciders as lsm_cgroup programs (not built: measured
 # to judge the direction).
-"$FLOOR" /memgate/build/test/floor.bpf.o "$FLOOR_DIR" "$CG/holder" task_alloc 2>/dev/null &&
+"$FLOOR" "$FLOOR_OBJ" "$FLOOR_DIR" "$CG/holder" task_alloc 2>/dev/null &&
 	hooks+=(task_alloc mmap_file_cgroup mprotect_cgroup)
 rm -rf "$FLOOR_DIR"
 # Each hook alone on the operations that meet it once or more per round.
 for h in "${hooks[@]}"; do
 	case $h in
 	vm_enough) on=(mmaploop mprotectloop sbrkloop forkloop) ;;
-	mmap_file*|munmap_exit) on=(mmaploop) ;;
+	mmap_file*|mmap_addr*|munmap_exit) on=(mmaploop) ;;
 	mprotect*) on=(mprotectloop) ;;
 	brk_exit) on=(sbrkloop) ;;
 	exit_mmap|fork|oom_signal|task_alloc) on=(forkloop) ;;
 	*) continue ;;
 	esac
 	settle
-	if ! "$FLOOR" /memgate/build/test/floor.bpf.o "$FLOOR_DIR" "$CG/holder" "$h"; then
+	if ! "$FLOOR" "$FLOOR_OBJ" "$FLOOR_DIR" "$CG/holder" "$h"; then
 		echo "bench: no floor for $h on this kernel" >&2
 		rm -rf "$FLOOR_DIR"
 		continue

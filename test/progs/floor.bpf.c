@@ -4,7 +4,7 @@
  * so an instruction count with only these attached is what the kernel's
  * trampoline, shim or tracepoint costs before memgate's code runs.  Named as
  * memgate's pinned links are (hook/shared.c), with _lsm for the BPF LSM
- * variants.
+ * variants; test/bench-count.sh picks those memgate attached.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -43,6 +43,54 @@ int BPF_PROG(mprotect_lsm, struct vm_area_struct *vma, unsigned long reqprot, un
 	     int ret)
 {
 	return ret;
+}
+
+SEC("fmod_ret/security_mmap_addr")
+int BPF_PROG(mmap_addr)
+{
+	return 0;
+}
+
+SEC("lsm/mmap_addr")
+int BPF_PROG(mmap_addr_lsm)
+{
+	return 0;
+}
+
+SEC("fmod_ret/security_shm_alloc")
+int BPF_PROG(shm_alloc)
+{
+	return 0;
+}
+
+SEC("lsm/shm_alloc_security")
+int BPF_PROG(shm_alloc_lsm)
+{
+	return 0;
+}
+
+SEC("fmod_ret/security_inode_alloc")
+int BPF_PROG(inode_alloc)
+{
+	return 0;
+}
+
+SEC("lsm/inode_alloc_security")
+int BPF_PROG(inode_alloc_lsm)
+{
+	return 0;
+}
+
+SEC("fentry/security_inode_free")
+int BPF_PROG(inode_free)
+{
+	return 0;
+}
+
+SEC("lsm/inode_free_security")
+int BPF_PROG(inode_free_lsm)
+{
+	return 0;
 }
 
 SEC("fexit/__x64_sys_munmap")

@@ -3,10 +3,11 @@
  * make bench's floor loader (in the VM):
  *
  *   floor OBJ DIR CGROUP NAME...
+ *   floor OBJ --list
  *
  * loads the programs NAME... of OBJ (build/test/floor.bpf.o), attaches them
  * (task_alloc to CGROUP) and pins their links in DIR, a bpffs directory it
- * creates.  Removing DIR detaches them.
+ * creates.  Removing DIR detaches them.  --list prints the names OBJ has.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -29,13 +30,18 @@ int main(int argc, char **argv)
 	char path[512];
 	int cgroup, err;
 
-	if (argc < 5) {
-		fprintf(stderr, "usage: floor OBJ DIR CGROUP NAME...\n");
+	if (argc < 5 && !(argc == 3 && !strcmp(argv[2], "--list"))) {
+		fprintf(stderr, "usage: floor OBJ DIR CGROUP NAME... | floor OBJ --list\n");
 		return 2;
 	}
 	obj = bpf_object__open_file(argv[1], NULL);
 	if (!obj)
 		return fail("cannot open", argv[1], errno);
+	if (argc == 3) {
+		bpf_object__for_each_program(prog, obj)
+			printf("%s\n", bpf_program__name(prog));
+		return 0;
+	}
 	bpf_object__for_each_program(prog, obj)
 	{
 		bool wanted = false;
