@@ -192,8 +192,7 @@ int BPF_PROG(mmap_file_cgroup, struct file *file, unsigned long reqprot, unsigne
 }
 
 SEC("lsm_cgroup/file_mprotect")
-int BPF_PROG(mprotect_cgroup, struct vm_area_struct *vma, unsigned long reqprot,
-	     unsigned long prot)
+int BPF_PROG(mprotect_cgroup, struct vm_area_struct *vma, unsigned long reqprot, unsigned long prot)
 {
 	return 1;
 }

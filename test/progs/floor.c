@@ -38,8 +38,7 @@ int main(int argc, char **argv)
 	if (!obj)
 		return fail("cannot open", argv[1], errno);
 	if (argc == 3) {
-		bpf_object__for_each_program(prog, obj)
-			printf("%s\n", bpf_program__name(prog));
+		bpf_object__for_each_program(prog, obj) printf("%s\n", bpf_program__name(prog));
 		return 0;
 	}
 	bpf_object__for_each_program(prog, obj)
