@@ -379,7 +379,7 @@ int main(int argc, char **argv)
 	 * defence in depth: failing it must not block a container (a kernel
 	 * without seccomp, or a runtime's own filter refusing seccomp()), so warn.
 	 */
-	if (mg_confine(&err) < 0) {
+	if (mg_confine_hook(NULL, &err) < 0) {
 		mg_error_prefix(&err, "running unconfined");
 		report(LOG_WARNING, err.msg);
 		err = (struct mg_error){};

@@ -22,6 +22,7 @@
 #include "mg_cgroup.h"
 #include "mg_cleanup.h"
 #include "mg_config.h"
+#include "mg_confine.h"
 #include "mg_oci.h"
 #include "mg_policy.h"
 #include "mg_probe.h"
@@ -714,6 +715,11 @@ static int cmd_validate(int argc, char **argv, struct mg_error *err)
 	bool admin = false, container = false;
 	int ret;
 
+	/* The files and values it reads are as untrusted as the hook's: the same confinement. */
+	if (mg_confine(mg_confine_writable, NULL, err) < 0) {
+		fprintf(stderr, "memgate validate: warning: running unconfined: %s\n", err->msg);
+		*err = (struct mg_error){};
+	}
 	annotations = json_object_new_object();
 	for (int i = 2; i < argc; i++) {
 		char *eq;
