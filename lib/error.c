@@ -93,7 +93,7 @@ static size_t escape_unit(const unsigned char *src, size_t len, size_t i, enum m
 	if (c < 0x80 && style != MG_ESCAPE_PROMETHEUS) {
 		static const char named[][3] = { ['\n'] = "n", ['\t'] = "t", ['\r'] = "r", [0x1b] = "e" };
 
-		if (c < 0x20 && named[c][0])
+		if (c < sizeof(named) / sizeof(named[0]) && named[c][0])
 			return (size_t)sprintf(out, "\\%s", named[c]);
 	}
 	/* Multi-byte UTF-8: the whole sequence, if it is one and harmless. */
