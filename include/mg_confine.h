@@ -16,11 +16,19 @@
 #define MG_BPFFS "/sys/fs/bpf"
 
 /*
- * The capabilities kept: CAP_BPF and CAP_PERFMON to load and attach tracing
- * and LSM programs, CAP_DAC_READ_SEARCH for open_by_handle_at() (a cgroup by
- * its id).
+ * The capabilities kept, found by tracing a real load on 6.1 and 7.3:
+ * CAP_BPF and CAP_PERFMON to load and attach tracing, LSM and lsm_cgroup
+ * programs; CAP_SYSLOG for the addresses in /proc/kallsyms, which libbpf
+ * reads to resolve a __ksym (perf_event_paranoid above 1 hides them);
+ * CAP_SYS_ADMIN for BPF_BTF_GET_NEXT_ID, with which libbpf 1.1 looks for
+ * the weak memcg kfuncs in module BTF on kernels without them (6.1, 6.12);
+ * CAP_DAC_READ_SEARCH for open_by_handle_at() (a cgroup by its id).
  */
-#define MG_CONFINE_CAPS ((1ULL << 39) | (1ULL << 38) | (1ULL << 2))
+#define MG_CAP_BIT(cap) (1ULL << (cap))
+#define MG_CONFINE_CAPS                                                                            \
+	(MG_CAP_BIT(39) /* CAP_BPF */ | MG_CAP_BIT(38) /* CAP_PERFMON */ |                       \
+	 MG_CAP_BIT(34) /* CAP_SYSLOG */ | MG_CAP_BIT(21) /* CAP_SYS_ADMIN */ |                  \
+	 MG_CAP_BIT(2) /* CAP_DAC_READ_SEARCH */)
 
 struct mg_confine_report {
 	bool caps;	  /* capability sets cut to MG_CONFINE_CAPS */

@@ -59,11 +59,11 @@ start_hook() {
 	[ -n "$HOOK_STATUS" ]
 	[ "$(field Seccomp "$HOOK_STATUS")" = 2 ]
 	[ "$(field NoNewPrivs "$HOOK_STATUS")" = 1 ]
-	# CAP_BPF, CAP_PERFMON and CAP_DAC_READ_SEARCH, in every set that grants; none inheritable.
+	# CAP_BPF, CAP_PERFMON, CAP_SYSLOG, CAP_SYS_ADMIN, CAP_DAC_READ_SEARCH in every set that grants; none inheritable.
 	if [ "$(id -u)" -eq 0 ]; then
-		[ "$(field CapEff "$HOOK_STATUS")" = 000000c000000004 ]
-		[ "$(field CapPrm "$HOOK_STATUS")" = 000000c000000004 ]
-		[ "$(field CapBnd "$HOOK_STATUS")" = 000000c000000004 ]
+		[ "$(field CapEff "$HOOK_STATUS")" = 000000c400200004 ]
+		[ "$(field CapPrm "$HOOK_STATUS")" = 000000c400200004 ]
+		[ "$(field CapBnd "$HOOK_STATUS")" = 000000c400200004 ]
 	fi
 	[ "$(field CapInh "$HOOK_STATUS")" = 0000000000000000 ]
 	[ "$(field CapAmb "$HOOK_STATUS")" = 0000000000000000 ]
