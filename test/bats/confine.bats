@@ -25,6 +25,8 @@ teardown() {
 	modules_before=$(cat /proc/modules | wc -l)
 	run /memgate/build/test/confined /etc/memgate-confined-victim
 	echo "$output"
+	# What holds on this kernel, in the TAP stream for RELIABILITY.md's table.
+	grep '^# landlock ABI' <<<"$output" >&3
 	[ "$status" -eq 0 ]
 	# Every check ran: the last one reports on the victim.
 	[[ "$output" == *"ok the victim's memory is untouched"* ]]
