@@ -80,8 +80,14 @@ static int cap_drop(struct mg_confine_report *rep, struct mg_error *err)
 		return mg_fail_errno(err, errno, "capabilities: cannot read them");
 	have = data[0].permitted | (__u64)data[1].permitted << 32;
 	/* The bounding set first: dropping from it needs CAP_SETPCAP, dropped below. */
-	for (cap = 0; cap < 64 && prctl(PR_CAPBSET_READ, cap, 0, 0, 0) >= 0; cap++) {
-		if (keep & (1ULL << cap) || prctl(PR_CAPBSET_READ, cap, 0, 0, 0) == 0)
+	for (cap = 0; cap < 64; cap++) {
+		int in = prctl(PR_CAPBSET_READ, cap, 0, 0, 0);
+
+		if (in < 0 && errno == EINVAL) /* past the kernel's last capability */
+			break;
+		if (in < 0)
+			return mg_fail_errno(err, errno, "capabilities: cannot read the bounding set");
+		if (!in || keep & (1ULL << cap))
 			continue;
 		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0) {
 			/* Without CAP_SETPCAP (not root), no_new_privs keeps the bound. */
