@@ -50,11 +50,11 @@
 #ifndef CAP_BPF
 #define CAP_BPF 39
 #endif
-#define LL_FS_TRUNCATE (1ULL << 14)	    /* ABI 3 */
-#define LL_NET_BIND_TCP (1ULL << 0)	    /* ABI 4 */
-#define LL_NET_CONNECT_TCP (1ULL << 1)	    /* ABI 4 */
+#define LL_FS_TRUNCATE (1ULL << 14)	   /* ABI 3 */
+#define LL_NET_BIND_TCP (1ULL << 0)	   /* ABI 4 */
+#define LL_NET_CONNECT_TCP (1ULL << 1)	   /* ABI 4 */
 #define LL_SCOPE_ABSTRACT_UNIX (1ULL << 0) /* ABI 6 */
-#define LL_SCOPE_SIGNAL (1ULL << 1)	    /* ABI 6 */
+#define LL_SCOPE_SIGNAL (1ULL << 1)	   /* ABI 6 */
 
 /* struct landlock_ruleset_attr as of ABI 6; older kernels take a prefix. */
 struct ll_ruleset_attr {
@@ -71,7 +71,7 @@ static void release(scmp_filter_ctx *ctx)
 
 static int cap_drop(struct mg_confine_report *rep, struct mg_error *err)
 {
-	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3};
 	struct __user_cap_data_struct data[2];
 	__u64 keep = MG_CONFINE_CAPS, have;
 	int cap;
@@ -86,14 +86,16 @@ static int cap_drop(struct mg_confine_report *rep, struct mg_error *err)
 		if (in < 0 && errno == EINVAL) /* past the kernel's last capability */
 			break;
 		if (in < 0)
-			return mg_fail_errno(err, errno, "capabilities: cannot read the bounding set");
+			return mg_fail_errno(err, errno,
+					     "capabilities: cannot read the bounding set");
 		if (!in || keep & (1ULL << cap))
 			continue;
 		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0) {
 			/* Without CAP_SETPCAP (not root), no_new_privs keeps the bound. */
 			if (errno == EPERM && !(have & (1ULL << CAP_SETPCAP)))
 				break;
-			return mg_fail_errno(err, errno, "capabilities: cannot drop %d from the bounding set",
+			return mg_fail_errno(err, errno,
+					     "capabilities: cannot drop %d from the bounding set",
 					     cap);
 		}
 	}
@@ -111,7 +113,7 @@ static int cap_drop(struct mg_confine_report *rep, struct mg_error *err)
 
 static int add_path_rule(int ruleset, const char *path, __u64 access, struct mg_error *err)
 {
-	struct landlock_path_beneath_attr rule = { .allowed_access = access };
+	struct landlock_path_beneath_attr rule = {.allowed_access = access};
 	_cleanup_close_ int fd = open(path, O_PATH | O_CLOEXEC);
 
 	/* A missing tree stays unwritable: whoever needs it fails later, with its own message. */
@@ -176,39 +178,125 @@ static int landlock(const char *const *writable, struct mg_confine_report *rep,
 /* What a hook never does; unknown to this libseccomp or kernel: skipped. */
 static const char *const denied[] = {
 	/* Running anything else. */
-	"execve", "execveat",
+	"execve",
+	"execveat",
 	/* Talking to anything: no new socket, and syslog's can not be re-aimed. */
-	"socket", "socketpair", "connect", "bind", "listen", "accept", "accept4", "sendmsg",
+	"socket",
+	"socketpair",
+	"connect",
+	"bind",
+	"listen",
+	"accept",
+	"accept4",
+	"sendmsg",
 	"sendmmsg",
 	/* Other processes: their memory, file descriptors and signals. */
-	"ptrace", "process_vm_readv", "process_vm_writev", "process_madvise", "pidfd_getfd",
-	"pidfd_send_signal", "tkill", "kcmp",
+	"ptrace",
+	"process_vm_readv",
+	"process_vm_writev",
+	"process_madvise",
+	"pidfd_getfd",
+	"pidfd_send_signal",
+	"tkill",
+	"kcmp",
 	/* io_uring opens and connects sockets without a system call seccomp sees. */
-	"io_uring_setup", "io_uring_enter", "io_uring_register",
+	"io_uring_setup",
+	"io_uring_enter",
+	"io_uring_register",
 	/* Mounts and namespaces. */
-	"mount", "umount2", "move_mount", "open_tree", "fsopen", "fsconfig", "fsmount", "fspick",
-	"mount_setattr", "pivot_root", "chroot", "setns", "unshare", "clone3",
+	"mount",
+	"umount2",
+	"move_mount",
+	"open_tree",
+	"fsopen",
+	"fsconfig",
+	"fsmount",
+	"fspick",
+	"mount_setattr",
+	"pivot_root",
+	"chroot",
+	"setns",
+	"unshare",
+	"clone3",
 	/* The kernel itself: modules, kexec, reboot, swap, time, names, ports, keys, log. */
-	"init_module", "finit_module", "delete_module", "kexec_load", "kexec_file_load", "reboot",
-	"swapon", "swapoff", "settimeofday", "clock_settime", "clock_adjtime", "adjtimex",
-	"sethostname", "setdomainname", "iopl", "ioperm", "keyctl", "add_key", "request_key",
-	"syslog", "acct", "quotactl", "quotactl_fd", "vhangup", "uselib", "userfaultfd",
-	"fanotify_init", "lookup_dcookie", "nfsservctl", "perfctr", "vm86", "vm86old",
-	/* Files: what Landlock does not cover on every kernel (mode, owner, times, xattrs, truncate). */
-	"chmod", "fchmod", "fchmodat", "fchmodat2", "chown", "fchown", "lchown", "fchownat",
-	"truncate", "mknod", "mknodat", "utime", "utimes", "futimesat", "utimensat",
-	"setxattr", "lsetxattr", "fsetxattr", "removexattr", "lremovexattr", "fremovexattr",
-	"setxattrat", "removexattrat", "link", "linkat", "symlink", "symlinkat",
+	"init_module",
+	"finit_module",
+	"delete_module",
+	"kexec_load",
+	"kexec_file_load",
+	"reboot",
+	"swapon",
+	"swapoff",
+	"settimeofday",
+	"clock_settime",
+	"clock_adjtime",
+	"adjtimex",
+	"sethostname",
+	"setdomainname",
+	"iopl",
+	"ioperm",
+	"keyctl",
+	"add_key",
+	"request_key",
+	"syslog",
+	"acct",
+	"quotactl",
+	"quotactl_fd",
+	"vhangup",
+	"uselib",
+	"userfaultfd",
+	"fanotify_init",
+	"lookup_dcookie",
+	"nfsservctl",
+	"perfctr",
+	"vm86",
+	"vm86old",
+	/* Files: what Landlock does not cover on every kernel (mode, owner, times, xattrs,
+	   truncate). */
+	"chmod",
+	"fchmod",
+	"fchmodat",
+	"fchmodat2",
+	"chown",
+	"fchown",
+	"lchown",
+	"fchownat",
+	"truncate",
+	"mknod",
+	"mknodat",
+	"utime",
+	"utimes",
+	"futimesat",
+	"utimensat",
+	"setxattr",
+	"lsetxattr",
+	"fsetxattr",
+	"removexattr",
+	"lremovexattr",
+	"fremovexattr",
+	"setxattrat",
+	"removexattrat",
+	"link",
+	"linkat",
+	"symlink",
+	"symlinkat",
 	/* Identities. */
-	"setuid", "setgid", "setreuid", "setregid", "setresuid", "setresgid", "setfsuid", "setfsgid",
+	"setuid",
+	"setgid",
+	"setreuid",
+	"setregid",
+	"setresuid",
+	"setresgid",
+	"setfsuid",
+	"setfsgid",
 	"setgroups",
 };
 
 static int seccomp_filter(struct mg_confine_report *rep, struct mg_error *err)
 {
 	static const unsigned long clone_new[] = {
-		CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC, CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET,
-		CLONE_NEWCGROUP,
+		CLONE_NEWNS,  CLONE_NEWUTS, CLONE_NEWIPC,    CLONE_NEWUSER,
+		CLONE_NEWPID, CLONE_NEWNET, CLONE_NEWCGROUP,
 	};
 	scmp_filter_ctx ctx __attribute__((cleanup(release))) = seccomp_init(SCMP_ACT_ALLOW);
 	pid_t self = getpid();
@@ -221,8 +309,8 @@ static int seccomp_filter(struct mg_confine_report *rep, struct mg_error *err)
 		if (nr == __NR_SCMP_ERROR)
 			continue;
 		/* clone3: ENOSYS, so that glibc falls back to clone, whose flags are seen below. */
-		ret = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(strcmp(denied[i], "clone3") ? EPERM : ENOSYS),
-				       nr, 0);
+		ret = seccomp_rule_add(
+			ctx, SCMP_ACT_ERRNO(strcmp(denied[i], "clone3") ? EPERM : ENOSYS), nr, 0);
 		if (ret < 0 && ret != -EOPNOTSUPP && ret != -EDOM)
 			return mg_fail_errno(err, -ret, "seccomp: cannot deny %s", denied[i]);
 	}
@@ -282,7 +370,7 @@ int mg_confine(const char *const *writable, struct mg_confine_report *rep, struc
 	return first ?: ret;
 }
 
-const char *const mg_confine_writable[] = { MG_BPFFS, MG_LOCK_DIR, NULL };
+const char *const mg_confine_writable[] = {MG_BPFFS, MG_LOCK_DIR, NULL};
 
 int mg_confine_hook(struct mg_confine_report *rep, struct mg_error *err)
 {

@@ -69,8 +69,8 @@ void mg_error_prefix(struct mg_error *err, const char *fmt, ...)
  * UTF-8 are kept; control bytes, DEL, C1 controls, bidi overrides, line
  * separators and bytes that are not UTF-8 are escaped.
  */
-static size_t escape_unit(const unsigned char *src, size_t len, size_t i, enum mg_escape_style style,
-			  size_t *in, char out[24])
+static size_t escape_unit(const unsigned char *src, size_t len, size_t i,
+			  enum mg_escape_style style, size_t *in, char out[24])
 {
 	static const char hex[] = "0123456789abcdef";
 	const char *bs = style == MG_ESCAPE_PROMETHEUS ? "\\\\" : "\\";
@@ -91,23 +91,28 @@ static size_t escape_unit(const unsigned char *src, size_t len, size_t i, enum m
 		return 1;
 	}
 	if (c < 0x80 && style != MG_ESCAPE_PROMETHEUS) {
-		static const char named[][3] = { ['\n'] = "n", ['\t'] = "t", ['\r'] = "r", [0x1b] = "e" };
+		static const char named[][3] = {
+			['\n'] = "n", ['\t'] = "t", ['\r'] = "r", [0x1b] = "e"};
 
 		if (c < sizeof(named) / sizeof(named[0]) && named[c][0])
 			return (size_t)sprintf(out, "\\%s", named[c]);
 	}
 	/* Multi-byte UTF-8: the whole sequence, if it is one and harmless. */
-	n = c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3 : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
+	n = c >= 0xc2 && c <= 0xdf   ? 2
+	    : c >= 0xe0 && c <= 0xef ? 3
+	    : c >= 0xf0 && c <= 0xf4 ? 4
+				     : 0;
 	if (n && i + n <= len) {
 		cp = c & (0xff >> (n + 1));
 		for (k = 1; k < n && (src[i + k] & 0xc0) == 0x80; k++)
 			cp = cp << 6 | (src[i + k] & 0x3f);
 		if (k == n && !(n == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) &&
 		    !(n == 4 && (cp < 0x10000 || cp > 0x10ffff))) {
-			/* Valid; C1 controls and text-direction or line controls are escaped byte by byte. */
+			/* Valid; C1 controls and text-direction or line controls are escaped byte
+			 * by byte. */
 			bool harmful = cp <= 0x9f || (cp >= 0x2028 && cp <= 0x202e) ||
-				       (cp >= 0x2066 && cp <= 0x2069) || cp == 0x200e || cp == 0x200f ||
-				       cp == 0x061c;
+				       (cp >= 0x2066 && cp <= 0x2069) || cp == 0x200e ||
+				       cp == 0x200f || cp == 0x061c;
 
 			if (!harmful) {
 				memcpy(out, src + i, n);

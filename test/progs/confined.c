@@ -69,7 +69,7 @@ int main(int argc, char **argv)
 		return 100;
 	victim = fork();
 	if (victim == 0) {
-		struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+		struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3};
 		struct __user_cap_data_struct none[2] = {};
 		char c;
 
@@ -135,7 +135,8 @@ int main(int argc, char **argv)
 	fd = (int)syscall(SYS_bpf, BPF_MAP_CREATE, &attr, sizeof(attr));
 	WORKS("bpf() creates a map", fd);
 	if (fd >= 0) {
-		union bpf_attr pin = { .pathname = (unsigned long)MG_BPFFS "/mg-confined-test", .bpf_fd = fd };
+		union bpf_attr pin = {.pathname = (unsigned long)MG_BPFFS "/mg-confined-test",
+				      .bpf_fd = fd};
 
 		WORKS("pin it in bpffs", syscall(SYS_bpf, BPF_OBJ_PIN, &pin, sizeof(pin)));
 		WORKS("unpin it", unlink(MG_BPFFS "/mg-confined-test"));
@@ -159,7 +160,8 @@ int main(int argc, char **argv)
 
 		close(pipefd[1]);
 		waitpid(victim, &status, 0);
-		check("the victim's memory is untouched", WIFEXITED(status) && WEXITSTATUS(status) == 0, 0);
+		check("the victim's memory is untouched",
+		      WIFEXITED(status) && WEXITSTATUS(status) == 0, 0);
 	}
 	return failures;
 }

@@ -19,13 +19,19 @@ static const struct {
 	{"q\"b\\", 0, "q\\\"b\\\\", "q\\\"b\\\\"},
 	{"del\x7f", 0, "del\\x7f", "del\\\\x7f"},
 	{"nul\0x", 5, "nul\\x00x", "nul\\\\x00x"},
-	/* Valid UTF-8 stays; C1 controls (CSI is U+009B), bidi overrides and line separators do not. */
-	{"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x90\xb3", 0, "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x90\xb3",
-	 "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x90\xb3"},
-	{"\xc2\x9b" "2J", 0, "\\xc2\\x9b2J", "\\\\xc2\\\\x9b2J"},
-	{"a\xe2\x80\xae" "b", 0, "a\\xe2\\x80\\xaeb", "a\\\\xe2\\\\x80\\\\xaeb"},
+	/* Valid UTF-8 stays; C1 controls (CSI is U+009B), bidi overrides and line separators do
+	   not. */
+	{"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x90\xb3", 0,
+	 "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x90\xb3", "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x90\xb3"},
+	{"\xc2\x9b"
+	 "2J",
+	 0, "\\xc2\\x9b2J", "\\\\xc2\\\\x9b2J"},
+	{"a\xe2\x80\xae"
+	 "b",
+	 0, "a\\xe2\\x80\\xaeb", "a\\\\xe2\\\\x80\\\\xaeb"},
 	{"\xe2\x80\xa8", 0, "\\xe2\\x80\\xa8", "\\\\xe2\\\\x80\\\\xa8"},
-	/* Not UTF-8: a lone continuation, overlong, a surrogate, a cut sequence, beyond U+10FFFF. */
+	/* Not UTF-8: a lone continuation, overlong, a surrogate, a cut sequence, beyond U+10FFFF.
+	 */
 	{"\x80", 0, "\\x80", "\\\\x80"},
 	{"\xc0\xaf", 0, "\\xc0\\xaf", "\\\\xc0\\\\xaf"},
 	{"\xed\xa0\x80", 0, "\\xed\\xa0\\x80", "\\\\xed\\\\xa0\\\\x80"},
@@ -51,7 +57,8 @@ static void test_escape_cases(void **state)
 
 		n = mg_escape(buf, sizeof(buf), cases[i].in, len, MG_ESCAPE_C);
 		if (strcmp(buf, cases[i].c) || n != strlen(buf))
-			failf("case %zu, C: got \"%s\" (%zu), expected \"%s\"", i, buf, n, cases[i].c);
+			failf("case %zu, C: got \"%s\" (%zu), expected \"%s\"", i, buf, n,
+			      cases[i].c);
 		n = mg_escape(buf, sizeof(buf), cases[i].in, len, MG_ESCAPE_PROMETHEUS);
 		if (strcmp(buf, cases[i].prometheus) || n != strlen(buf))
 			failf("case %zu, Prometheus: got \"%s\", expected \"%s\"", i, buf,
