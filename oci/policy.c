@@ -356,6 +356,7 @@ static int parse_knob(enum mg_knob id, const char *text, struct knob_value *kv,
 static void name_annotation(struct mg_error *err, const char *key, json_object *val)
 {
 	char k[MG_ANNOTATION_SHOWN / 2], v[MG_ANNOTATION_SHOWN];
+	const char *text;
 
 	mg_escape(k, sizeof(k), key, strlen(key), MG_ESCAPE_C);
 	if (json_object_is_type(val, json_type_string)) {
@@ -364,7 +365,9 @@ static void name_annotation(struct mg_error *err, const char *key, json_object *
 		mg_error_prefix(err, "annotation %s=\"%s\"", k, v);
 		return;
 	}
-	mg_printable(v, sizeof(v), json_object_to_json_string_ext(val, JSON_C_TO_STRING_PLAIN));
+	/* Not a string: its JSON text, escaped already but for DEL and non-UTF-8. */
+	text = json_object_to_json_string_ext(val, JSON_C_TO_STRING_PLAIN);
+	mg_escape(v, sizeof(v), text, strlen(text), MG_ESCAPE_TEXT);
 	mg_error_prefix(err, "annotation %s=%s", k, v);
 }
 
