@@ -55,10 +55,15 @@ $(BUILD)/%.o: %.c include/*.h bpf/*.h $(SKEL) $(BUILD)/probe.skel.h $(BUILD)/mon
 
 # The hook confines itself with seccomp (hook/confine.c); test_confine checks the filter.
 HOOK_SRCS += hook/confine.c
-$(BUILD)/memgate-hook $(BUILD)/test/test_confine $(BUILD)/asan/test/test_confine: LDLIBS += -lseccomp
+CLI_SRCS += hook/confine.c
+$(BUILD)/memgate-hook $(BUILD)/memgate $(BUILD)/test/test_confine $(BUILD)/asan/test/test_confine: LDLIBS += -lseccomp
 $(BUILD)/test/test_confine: $(BUILD)/hook/confine.o
 $(BUILD)/asan/test/test_confine: hook/confine.c
-all: $(BUILD)/test/deny-seccomp
+all: $(BUILD)/test/deny-seccomp $(BUILD)/test/confined
+
+$(BUILD)/test/confined: test/progs/confined.c $(BUILD)/hook/confine.o $(BUILD)/lib/error.o
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $^ -lseccomp -o $@
 
 $(BUILD)/test/deny-seccomp: test/progs/deny-seccomp.c
 	@mkdir -p $(@D)
