@@ -24,8 +24,10 @@
  * vm_stat_account is inlined into mm/mmap.c), so an mm's share is re-read
  * from its counters when it charges, when munmap, brk, mremap or mprotect
  * return, at fork and at exit.  The sum stays exact without ever scanning
- * other address spaces.  Nothing here allocates or sleeps, and no loop
- * depends on how many containers there are.
+ * other address spaces.  What the kernel commits to a shared memory object
+ * instead (a shared anonymous mapping, a SysV segment) is kept per object,
+ * in mg_shm, from its shmem inode's creation to its free.  Nothing here
+ * allocates or sleeps, and no loop depends on how many containers there are.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
