@@ -813,12 +813,17 @@ int BPF_PROG(mg_shm_alloc_lsm_kfunc, struct kern_ipc_perm *perm, int ret)
 	return decide_shm(true, true);
 }
 
-SEC("fmod_ret/security_inode_alloc")
-int BPF_PROG(mg_inode_alloc, struct inode *inode, int ret)
+/*
+ * Without the BPF LSM: fentry, not fmod_ret, because security_inode_alloc
+ * gained a gfp argument (6.13), which would stand where an fmod_ret
+ * program reads the return value.  An fentry cannot fail the creation, so
+ * here an object mg_shm has no room for is made, uncounted.
+ */
+SEC("fentry/security_inode_alloc")
+int BPF_PROG(mg_inode_alloc, struct inode *inode)
 {
-	if (ret)
-		return ret;
-	return bind_shared(inode);
+	bind_shared(inode);
+	return 0;
 }
 
 SEC("lsm/inode_alloc_security")

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0-only
 # In a VM booted without the BPF LSM: every road of roads.bats is held by
 # the fmod_ret and fentry fallbacks (security_mmap_file, security_shm_alloc,
-# security_mmap_addr, security_inode_alloc, security_inode_free).
+# security_mmap_addr; fentry on security_inode_alloc and security_inode_free).
 
 load ../helpers
 
