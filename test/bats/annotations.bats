@@ -240,7 +240,7 @@ try_start() {
 	policy=$(policy_of_cgroup "$id")
 	[[ "$policy" == *'"commit_limit":268435456,'* ]]
 	pins=$(find /sys/fs/bpf/memgate | sort)
-	progs=$(bpftool prog show | grep 'name mg_')
+	progs=$(mg_programs)
 	[ -n "$progs" ]
 
 	# Rejected while parsing the annotations, before memgate is touched...
@@ -256,7 +256,7 @@ try_start() {
 
 	# The same pins, the same programs (not reloaded), the same entry.
 	[ "$(find /sys/fs/bpf/memgate | sort)" = "$pins" ]
-	[ "$(bpftool prog show | grep 'name mg_')" = "$progs" ]
+	[ "$(mg_programs)" = "$progs" ]
 	[ "$(policy_of_cgroup "$id")" = "$policy" ]
 	[ "$(map_count policies)" -eq 1 ]
 	bpftool map dump pinned /sys/fs/bpf/memgate/maps/containers -j |
