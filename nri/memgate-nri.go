@@ -15,8 +15,10 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log"
 	"os"
 	"strings"
@@ -24,6 +26,7 @@ import (
 
 	"github.com/containerd/nri/pkg/api"
 	"github.com/containerd/nri/pkg/stub"
+	"github.com/sirupsen/logrus"
 )
 
 const prefix = "memgate.io/"
@@ -93,23 +96,32 @@ func (p *plugin) Configure(_ context.Context, _, runtime, version string) (api.E
 	return 0, nil
 }
 
-func usage() {
-	fmt.Fprintf(os.Stderr, "usage: memgate-nri [--socket PATH] [--hook PATH] [--idx NN] [--always]\n")
-	flag.PrintDefaults()
-}
+const usage = "usage: memgate-nri [--socket PATH] [--hook PATH] [--idx NN] [--always]"
 
 func main() {
 	p := &plugin{}
-	socket := flag.String("socket", api.DefaultSocketPath, "the runtime's NRI socket")
-	flag.StringVar(&p.hook, "hook", defaultHook, "memgate-hook's path on the node")
-	idx := flag.String("idx", "50", "the plugin's NRI index (two digits): its place among plugins")
-	flag.BoolVar(&p.always, "always", false, "add the hook to every container, so admin defaults reach all")
-	flag.Usage = usage
-	flag.Parse()
 	log.SetFlags(0)
 	log.SetPrefix("memgate-nri: ")
-	if flag.NArg() != 0 {
-		log.Printf("unexpected argument %q (expected only options)", flag.Arg(0))
+	// The NRI library's info lines come two per connection attempt: keep
+	// its warnings and errors only.
+	logrus.SetLevel(logrus.WarnLevel)
+	fs := flag.NewFlagSet("memgate-nri", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	socket := fs.String("socket", api.DefaultSocketPath, "the runtime's NRI socket")
+	fs.StringVar(&p.hook, "hook", defaultHook, "memgate-hook's path on the node")
+	idx := fs.String("idx", "50", "the plugin's NRI index (two digits): its place among plugins")
+	fs.BoolVar(&p.always, "always", false, "add the hook to every container, so admin defaults reach all")
+	if err := fs.Parse(os.Args[1:]); errors.Is(err, flag.ErrHelp) {
+		fmt.Println(usage)
+		fs.SetOutput(os.Stdout)
+		fs.PrintDefaults()
+		os.Exit(0)
+	} else if err != nil {
+		log.Printf("%v (%s)", err, usage)
+		os.Exit(2)
+	}
+	if fs.NArg() != 0 {
+		log.Printf("unexpected argument %q (expected only options)", fs.Arg(0))
 		os.Exit(2)
 	}
 	if len(*idx) != 2 || strings.Trim(*idx, "0123456789") != "" {
