@@ -97,6 +97,17 @@ static json_object *oom_kill_json(const struct mg_denial *d)
 	return o;
 }
 
+/* Tenant bytes, escaped by json-c. */
+static json_object *kube_json(const struct mg_kube_names *k)
+{
+	json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "namespace", json_object_new_string(k->namespace));
+	json_object_object_add(o, "pod", json_object_new_string(k->pod));
+	json_object_object_add(o, "container", json_object_new_string(k->container));
+	return o;
+}
+
 static const char *mode_name(const struct mg_policy *policy)
 {
 	if (policy->flags & MG_MONITOR)
@@ -106,6 +117,7 @@ static const char *mode_name(const struct mg_policy *policy)
 
 struct entry {
 	char id[MG_ID_LEN];
+	struct mg_kube_names kube; /* container "" when not a Kubernetes container */
 	uint64_t cgroup_id;
 	struct mg_policy policy;
 	struct mg_stats stats;
@@ -132,6 +144,7 @@ static int collect(const struct mg_shared *s, struct entry **out, size_t *count)
 		memcpy(e.id, key.id, sizeof(e.id));
 		e.cgroup_id = container.cgroup_id;
 		bpf_map_lookup_elem(s->stats, &container.cgroup_id, &e.stats);
+		mg_shared_get_kube(container.cgroup_id, &e.kube);
 		mg_cgroup_memory_usage(container.cgroup_id, &e.memory);
 		grown = realloc(list, (n + 1) * sizeof(*list));
 		if (!grown) {
@@ -253,6 +266,7 @@ static int cmd_status(int argc, char **argv, struct mg_error *err)
 			long page = sysconf(_SC_PAGESIZE);
 
 			json_object_object_add(c, "id", json_object_new_string(e->id));
+			json_object_object_add(c, "kubernetes", e->kube.container[0] ? kube_json(&e->kube) : NULL);
 			json_object_object_add(c, "cgroup_id", u64(e->cgroup_id));
 			json_object *oom = json_object_new_object(), *reclaim = json_object_new_object();
 			json_object *mem = json_object_new_object();
@@ -369,7 +383,10 @@ static int cmd_status(int argc, char **argv, struct mg_error *err)
 		int64_t pages = e->stats.committed_pages;
 		char used[MG_SIZE_TEXT_LEN], limit[MG_SIZE_TEXT_LEN];
 		char asked[MG_SIZE_TEXT_LEN], at[MG_SIZE_TEXT_LEN], of[MG_SIZE_TEXT_LEN];
+		char name[MG_KUBE_NAME_LEN], ns[MG_KUBE_NAME_LEN], pod[MG_KUBE_NAME_LEN];
 
+		/* A Kubernetes container by its own name; the names are the tenant's bytes. */
+		mg_printable(name, sizeof(name), e->kube.container[0] ? e->kube.container : e->id);
 		/* Sizes as the annotations write them; "-" for no limit. */
 		mg_format_size(pages > 0 ? (uint64_t)pages * sysconf(_SC_PAGESIZE) : 0, used);
 		if (e->policy.commit_limit)
@@ -377,9 +394,14 @@ static int cmd_status(int argc, char **argv, struct mg_error *err)
 		else
 			snprintf(limit, sizeof(limit), "-");
 		printf("%-24.24s %-8s %12s %12s %10" PRIu64 " %10" PRIu64 " %10" PRIu64 " %8" PRIu64 "\n",
-		       e->id, mode_name(&e->policy), used, limit,
+		       name, mode_name(&e->policy), used, limit,
 		       (uint64_t)e->stats.commit_allowed, (uint64_t)e->stats.commit_denied,
 		       (uint64_t)(e->stats.commit_audited + e->stats.fork_audited), (uint64_t)e->stats.fork_denied);
+		if (e->kube.container[0]) {
+			mg_printable(ns, sizeof(ns), e->kube.namespace);
+			mg_printable(pod, sizeof(pod), e->kube.pod);
+			printf("  kubernetes: container %s of pod %s/%s, id %s\n", name, ns, pod, e->id);
+		}
 		if (d->kind)
 			printf("  last denial: %s pid %u (%.16s) asked %s at %s of %s\n", kind_name(d->kind),
 			       d->pid, d->comm, mg_format_size(d->requested, asked),
@@ -735,6 +757,16 @@ static int cmd_validate(int argc, char **argv, struct mg_error *err)
 	ret = mg_config_resolve(&cfg, &spec, memory_max, &bytes, err);
 	if (ret < 0)
 		return ret;
+	for (int k = 0; k < MG_KNOB_COUNT; k++) {
+		struct mg_kube_names kube;
+		struct mg_error why;
+
+		if (!(bytes.left_out & MG_KNOB_BIT(k)))
+			continue;
+		mg_kube_names(annotations, &kube);
+		mg_config_why_left_out(&spec, k, memory_max, kube.container, &why);
+		printf("warning: %s\n", why.msg);
+	}
 	line[0] = '\0';
 	for (int k = 0, n = 0; k < MG_KNOB_COUNT; k++)
 		if (spec.defaulted & MG_KNOB_BIT(k))
