@@ -5,7 +5,8 @@
  * Keys and values are the annotations' own, parsed by mg_policy_set().
  *
  *   { "defaults": { "memgate.io/commit-limit": "1Gi" },
- *     "ceilings": { "memgate.io/commit-limit": "4Gi", "memgate.io/pressure-gate": "90%" } }
+ *     "ceilings": { "memgate.io/commit-limit": "4Gi", "memgate.io/pressure-gate": "90%" },
+ *     "modes": [ "enforce", "audit" ] }
  */
 #ifndef MG_CONFIG_H
 #define MG_CONFIG_H
@@ -26,7 +27,10 @@ struct mg_config {
 	char path[4096];
 	struct mg_policy_spec defaults;
 	struct mg_policy_spec ceilings; /* size knobs only */
+	unsigned modes; /* MG_MODE_BIT()s a container may choose; 0: any */
 };
+
+#define MG_MODE_BIT(m) (1u << (m))
 
 /* $MEMGATE_CONFIG when set and not empty, else MG_CONFIG_PATH. */
 const char *mg_config_path(void);
@@ -48,9 +52,21 @@ void mg_config_defaults(const struct mg_config *cfg, struct mg_policy_spec *spec
  * a ceiling) is left out instead: defaults never refuse a container.  So is
  * a pod-wide annotation that can not apply (spec->podwide), noted in
  * out->left_out; one above a ceiling still fails.
+ * A mode the container chose that "modes" does not list fails.  A mode audit
+ * or monitor the container chose is held to enforce when a knob of its policy
+ * is under a ceiling or came from a default (out->mode_held says which), so
+ * a tenant can neither lift a ceiling nor drop a default.  In monitor mode no
+ * knob applies: out's sizes are 0.
  */
 int mg_config_resolve(const struct mg_config *cfg, const struct mg_policy_spec *spec,
 		      uint64_t memory_max, struct mg_policy_bytes *out, struct mg_error *err);
+
+/*
+ * The one line that says why out->mode_held kept the container's mode from
+ * applying: "annotation memgate.io/mode=\"monitor\" does not apply: ...".
+ */
+void mg_config_mode_note(const struct mg_config *cfg, const struct mg_policy_spec *spec,
+			 const struct mg_policy_bytes *out, char *buf, size_t size);
 
 /*
  * Why mg_config_resolve() left out a pod-wide knob (out->left_out) for the
