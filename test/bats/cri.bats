@@ -169,6 +169,7 @@ status_is_k8s() {
 	cri_ stopp "$sandbox"
 	cri_ rmp "$sandbox"
 	assert_no_memgate
+	[ -z "$(ls /run/memgate/kube)" ]
 	[ "$(cri_ ps | jq '[.containers[]? | select(.pod_sandbox_id == "'"$sandbox"'")] | length')" -eq 0 ]
 }
 
