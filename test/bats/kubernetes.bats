@@ -137,7 +137,7 @@ crio_annotations() {
 	run memgate status
 	echo "$output"
 	[ "$status" -eq 0 ]
-	[[ "$output" == *'  kubernetes: container ap?[2Jp of pod default/web, id app'* ]]
+	[[ "$output" == *'  kubernetes: container ap\e[2Jp of pod default/web, id app'* ]]
 	[[ "$output" != *$'\x1b'* ]]
 	[ -n "$(ls /run/memgate/kube)" ]
 	runc delete -f app
