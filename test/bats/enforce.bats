@@ -232,9 +232,9 @@ make_big_file() {
 	start_ctr c1
 	[ "$(link_prog_type mmap_file)" = lsm ]
 	[ "$(link_prog_type mprotect)" = lsm ]
-	# brk and mremap growth: at security_mmap_addr (lsm/mmap_addr).
+	# brk and mremap growth: at security_mmap_addr (lsm/mmap_addr; roads.bats).
 	[ "$(link_prog_type mmap_addr)" = lsm ]
-	# Stack growth and fork have no LSM hook that can refuse.
+	# Stack growth has no LSM hook that can refuse (fork: lsm/task_alloc, below).
 	[ "$(link_prog_type vm_enough)" = tracing ]
 	# One decision per charge: a 1 MiB malloc is one mmap, decided once
 	# (not again when the kernel charges it).  Two runs that differ by 16
