@@ -284,6 +284,7 @@ static int cmd_status(int argc, char **argv, struct mg_error *err)
 
 		json_object_object_add(root, "schema", json_object_new_int(STATUS_SCHEMA));
 		json_object_object_add(root, "loaded", json_object_new_boolean(!none));
+		json_object_object_add(root, "kept_loaded", json_object_new_boolean(!none && mg_shared_kept()));
 		json_object_object_add(root, "events_dropped", u64(g.events_dropped));
 		json_object_object_add(root, "mms_untracked", u64(g.mms_untracked));
 		json_object_object_add(root, "program_runs_skipped", u64(skipped));
@@ -406,6 +407,8 @@ static int cmd_status(int argc, char **argv, struct mg_error *err)
 		print_retired(retired, n_retired);
 		return 0;
 	}
+	if (mg_shared_kept())
+		printf("memgate: kept loaded with no policy (memgate preload)\n");
 	printf("%-24s %-8s %12s %12s %10s %10s %10s %8s\n", "CONTAINER", "MODE", "COMMITTED", "LIMIT",
 	       "ALLOWED", "DENIED", "AUDITED", "FORK-DN");
 	for (size_t i = 0; i < n; i++) {
@@ -657,6 +660,43 @@ static int cmd_gc(int argc, char **argv, struct mg_error *err)
 	return mg_shared_release_if_unused(&s, err);
 }
 
+/*
+ * Keep memgate loaded from boot with no policy (deploy/systemd), so the first
+ * container's start costs what a warm one does; --release undoes it.
+ */
+static int cmd_preload(int argc, char **argv, struct mg_error *err)
+{
+	static const char *const known[] = { "--release", NULL };
+	struct mg_shared s __attribute__((cleanup(mg_shared_close))) = MG_SHARED_INIT;
+	bool release = has_flag(argc, argv, "--release");
+	int ret;
+
+	ret = check_flags(argc, argv, known, err);
+	if (ret < 0)
+		return ret;
+	ret = mg_shared_lock(&s, err);
+	if (ret < 0)
+		return ret;
+	mg_shared_serve_retired(NULL);
+	if (release && !mg_shared_exists()) {
+		printf("memgate: not loaded\n");
+		return 0;
+	}
+	ret = mg_shared_open(&s, !release, err);
+	if (ret < 0)
+		return ret;
+	ret = mg_shared_keep(&s, !release, err);
+	if (ret < 0)
+		return ret;
+	if (!release)
+		printf("memgate: loaded at %s and kept with no policy\n", MG_PIN_DIR);
+	else if (mg_shared_exists())
+		printf("memgate: no longer kept; it goes when its last container under policy stops\n");
+	else
+		printf("memgate: released (no container was under policy)\n");
+	return 0;
+}
+
 /* "commit-limit=1Gi mode=audit", the knobs spec sets, as written. */
 static void describe(const struct mg_policy_spec *spec, char *buf, size_t size)
 {
@@ -821,6 +861,7 @@ static void usage(FILE *f)
 		   "       memgate events [--follow] [--json]\n"
 		   "       memgate probe [--json] [--verbose]\n"
 		   "       memgate gc [--all]\n"
+		   "       memgate preload [--release]\n"
 		   "       memgate validate [--memory-max SIZE] [--config FILE] [--admin-config FILE]\n"
 		   "                        [KEY=VALUE...]\n");
 }
@@ -832,7 +873,7 @@ int main(int argc, char **argv)
 		int (*fn)(int, char **, struct mg_error *);
 	} commands[] = {
 		{ "status", cmd_status }, { "events", cmd_events },	{ "probe", cmd_probe },
-		{ "gc", cmd_gc },	  { "validate", cmd_validate },
+		{ "gc", cmd_gc },	  { "validate", cmd_validate }, { "preload", cmd_preload },
 	};
 	struct mg_error err = {};
 
@@ -853,7 +894,7 @@ int main(int argc, char **argv)
 		}
 		return 0;
 	}
-	fprintf(stderr, "memgate: unknown command '%s' (expected status, events, probe, gc or validate)\n",
+	fprintf(stderr, "memgate: unknown command '%s' (expected status, events, probe, gc, preload or validate)\n",
 		argv[1]);
 	return 2;
 }

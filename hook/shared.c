@@ -27,6 +27,8 @@
 #define STAGING_PREFIX BPFFS "/memgate-staging-"
 #define DEAD_PREFIX BPFFS "/memgate-dead-"
 #define RETIRED_PREFIX BPFFS "/memgate-retired-"
+/* A directory whose presence keeps the tree loaded with no policy (memgate preload). */
+#define KEEP_MARK MG_PIN_DIR "/keep"
 /* links/fork-gate-<cgroup id>: a container's fork gate, in every layout. */
 #define FORK_LINK_PREFIX "fork-gate-"
 
@@ -973,9 +975,27 @@ int mg_shared_release_if_unused(struct mg_shared *s, struct mg_error *err)
 	__u64 key;
 
 	/* Only a tree whose policies we read: never another layout's, never unopened. */
-	if (s->policies < 0 || bpf_map_get_next_key(s->policies, NULL, &key) == 0)
+	if (s->policies < 0 || bpf_map_get_next_key(s->policies, NULL, &key) == 0 ||
+	    mg_shared_kept())
 		return 0;
 	return release_tree(MG_PIN_DIR, err);
+}
+
+bool mg_shared_kept(void)
+{
+	return access(KEEP_MARK, F_OK) == 0;
+}
+
+int mg_shared_keep(struct mg_shared *s, bool keep, struct mg_error *err)
+{
+	if (keep) {
+		if (mkdir(KEEP_MARK, 0700) < 0 && errno != EEXIST)
+			return mg_fail_errno(err, errno, "cannot create %s", KEEP_MARK);
+		return 0;
+	}
+	if (rmdir(KEEP_MARK) < 0 && errno != ENOENT)
+		return mg_fail_errno(err, errno, "cannot remove %s", KEEP_MARK);
+	return mg_shared_release_if_unused(s, err);
 }
 
 void mg_shared_close(struct mg_shared *s)

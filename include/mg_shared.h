@@ -97,6 +97,15 @@ size_t mg_shared_forget_dead(struct mg_shared *s);
  */
 int mg_shared_release_if_unused(struct mg_shared *s, struct mg_error *err);
 
+/*
+ * memgate preload: keep this layout's tree loaded with no policy (a keep
+ * mark in it, which mg_shared_release_if_unused honours), so a container's
+ * start never pays the load; or drop the mark and release the tree if no
+ * policy is left.  With the lock held and the tree open.
+ */
+int mg_shared_keep(struct mg_shared *s, bool keep, struct mg_error *err);
+bool mg_shared_kept(void);
+
 void mg_shared_close(struct mg_shared *s);
 
 /*
