@@ -557,7 +557,7 @@ static int cmd_gc(int argc, char **argv, struct mg_error *err)
 	ret = check_flags(argc, argv, known, err);
 	if (ret < 0)
 		return ret;
-	ret = mg_shared_lock(&s, err);
+	ret = mg_shared_lock(&s, mg_config_lock_timeout(), err);
 	if (ret < 0)
 		return ret;
 	if (all) {
@@ -588,7 +588,10 @@ static int cmd_gc(int argc, char **argv, struct mg_error *err)
 	if (ret < 0)
 		return mg_fail(err, -ret, "cannot read memgate's maps");
 	for (size_t i = 0; i < n; i++) {
-		if (mg_cgroup_alive(list[i].cgroup_id))
+		ret = mg_cgroup_alive(list[i].cgroup_id, err);
+		if (ret < 0)
+			return ret;
+		if (ret)
 			continue;
 		printf("memgate: removing %s (cgroup %" PRIu64 " is gone)\n", list[i].id, list[i].cgroup_id);
 		ret = mg_shared_remove(&s, list[i].id, err);
@@ -597,7 +600,10 @@ static int cmd_gc(int argc, char **argv, struct mg_error *err)
 		removed++;
 	}
 	/* What a start killed before its policy was in place left, and no container names. */
-	n = mg_shared_forget_dead(&s);
+	ret = mg_shared_forget_dead(&s, err);
+	if (ret < 0)
+		return ret;
+	n = ret;
 	if (n)
 		printf("memgate: removing the entries of %zu removed cgroup%s without a container\n", n,
 		       n == 1 ? "" : "s");
