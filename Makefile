@@ -64,6 +64,36 @@ $(BUILD)/test/deny-seccomp: test/progs/deny-seccomp.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $< -lseccomp -o $@
 
+# The CRI client of test/cri (Debian's python3-grpcio, messages compiled by
+# protoc) and its test images, OCI archives made here: nothing is pulled.
+CRI := $(BUILD)/test/cri
+BUSYBOX ?= /bin/busybox
+WORKLOAD_APPLETS := sh cat sleep echo ls grep head dd true false mkdir
+all: $(CRI)/cri $(CRI)/runtime_pb2.py $(CRI)/pause.tar $(CRI)/workload.tar
+
+$(BUILD)/test/pause: test/progs/pause.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -static $< -o $@
+
+$(CRI)/runtime_pb2.py: test/cri/runtime.proto
+	@mkdir -p $(@D)
+	protoc -Itest/cri --python_out=$(CRI) $<
+
+$(CRI)/cri: test/cri/cri.py
+	@mkdir -p $(@D)
+	install -m 0755 $< $@
+
+$(CRI)/pause.tar: test/cri/mkimage.py $(BUILD)/test/pause
+	@mkdir -p $(@D)
+	/usr/bin/python3 $< $@ localhost/memgate/pause:1 '["/pause"]' $(BUILD)/test/pause:/pause
+
+$(CRI)/workload.tar: test/cri/mkimage.py $(BUILD)/test/alloc $(BUILD)/test/pause
+	@mkdir -p $(@D)
+	/usr/bin/python3 $< $@ localhost/memgate/workload:1 '["/bin/sh"]' \
+		$(BUSYBOX):/bin/busybox $(BUILD)/test/alloc:/alloc $(BUILD)/test/pause:/pause \
+		proc/ sys/ dev/ tmp/ etc/ \
+		$(foreach a,$(WORKLOAD_APPLETS),'/bin/$(a)=>busybox')
+
 # memgate of another map layout, the older memgate of test/bats/upgrade.bats.
 # One sub-make builds both binaries; the guest gets $(BUILD)/test.
 LAYOUT_TEST := $(BUILD)/test/layout-test

@@ -215,9 +215,12 @@ static int start(const struct mg_state *state, const struct mg_policy_spec *spec
 			       "the container's cgroup %s is %u levels deep; memgate finds policies "
 			       "down to level %d",
 			       cg.path, cg.level, MG_MAX_CGROUP_LEVEL);
-	if (spec->mode != MG_MODE_MONITOR && (spec->pressure_gate.kind || spec->fork_gate.kind)) {
+	/* Monitor mode needs no memory.max, unless the admin's bounds hold it to enforce. */
+	if (spec->pressure_gate.kind || spec->fork_gate.kind) {
 		ret = mg_cgroup_memory_max(&cg, &memory_max, err);
-		if (ret < 0) {
+		if (ret < 0 && spec->mode == MG_MODE_MONITOR) {
+			*err = (struct mg_error){};
+		} else if (ret < 0) {
 			mg_error_prefix(err, "the memory controller is not enabled for the container's cgroup");
 			return ret;
 		}
@@ -225,16 +228,22 @@ static int start(const struct mg_state *state, const struct mg_policy_spec *spec
 	ret = mg_config_resolve(cfg, spec, memory_max, &bytes, err);
 	if (ret < 0)
 		return ret;
+	/* Monitor mode records only (no knob applies, the sizes are 0): no trampoline. */
 	policy = (struct mg_policy){
 		.commit_limit = bytes.commit_limit,
 		.pressure_gate = bytes.pressure_gate,
 		.fork_gate = bytes.fork_gate,
-		.flags = bytes.mode == MG_MODE_AUDIT ? MG_AUDIT : 0,
+		.flags = bytes.mode == MG_MODE_AUDIT	 ? MG_AUDIT :
+			 bytes.mode == MG_MODE_MONITOR ? MG_MONITOR :
+							 0,
 		.level = cg.level,
 	};
-	/* Monitor mode records only: no knob applies, nothing needs a trampoline. */
-	if (spec->mode == MG_MODE_MONITOR)
-		policy = (struct mg_policy){ .flags = MG_MONITOR, .level = cg.level };
+	if (bytes.mode_held) {
+		char note[MG_ERROR_LEN];
+
+		mg_config_mode_note(cfg, spec, &bytes, note, sizeof(note));
+		report(LOG_WARNING, note);
+	}
 	/* Nothing to enforce (mode or on-unsupported alone, or all refused): no BPF to touch. */
 	mg_shared_support(&support, NULL);
 	ret = check_support(&policy, spec, &support, &dropped, err);

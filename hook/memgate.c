@@ -642,7 +642,8 @@ static bool is_admin_config(json_object *root)
 	return !json_object_object_get_ex(root, "annotations", NULL) &&
 	       !json_object_object_get_ex(root, "ociVersion", NULL) &&
 	       (json_object_object_get_ex(root, "defaults", NULL) ||
-		json_object_object_get_ex(root, "ceilings", NULL));
+		json_object_object_get_ex(root, "ceilings", NULL) ||
+		json_object_object_get_ex(root, "modes", NULL));
 }
 
 /* --config FILE: a bundle's annotations into annotations, or the admin file into cfg. */
@@ -726,7 +727,14 @@ static int cmd_validate(int argc, char **argv, struct mg_error *err)
 	if (cfg.present) {
 		describe(&cfg.defaults, line, sizeof(line));
 		describe(&cfg.ceilings, line2, sizeof(line2));
-		printf("admin configuration %s: defaults %s; ceilings %s\n", cfg.path, line, line2);
+		printf("admin configuration %s: defaults %s; ceilings %s", cfg.path, line, line2);
+		if (cfg.modes) {
+			printf("; modes");
+			for (int m = MG_MODE_ENFORCE; m <= MG_MODE_MONITOR; m++)
+				if (cfg.modes & MG_MODE_BIT(m))
+					printf("%s%s", m ? ", " : " ", mg_mode_name(m));
+		}
+		printf("\n");
 		if (admin && !container)
 			return 0;
 	}
@@ -741,6 +749,10 @@ static int cmd_validate(int argc, char **argv, struct mg_error *err)
 	ret = mg_config_resolve(&cfg, &spec, memory_max, &bytes, err);
 	if (ret < 0)
 		return ret;
+	/* The policy that will apply: a mode the admin's bounds hold, monitor's sizes of 0. */
+	mg_config_mode_note(&cfg, &spec, &bytes, line, sizeof(line));
+	if (line[0])
+		printf("%s\n", line);
 	line[0] = '\0';
 	for (int k = 0, n = 0; k < MG_KNOB_COUNT; k++)
 		if (spec.defaulted & MG_KNOB_BIT(k))

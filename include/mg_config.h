@@ -6,7 +6,8 @@
  *
  *   { "defaults": { "memgate.io/commit-limit": "1Gi" },
  *     "ceilings": { "memgate.io/commit-limit": "4Gi", "memgate.io/pressure-gate": "90%" },
- *     "lock-timeout": 10 }
+ *     "lock-timeout": 10,
+ *     "modes": [ "enforce", "audit" ] }
  */
 #ifndef MG_CONFIG_H
 #define MG_CONFIG_H
@@ -30,7 +31,10 @@ struct mg_config {
 	struct mg_policy_spec defaults;
 	struct mg_policy_spec ceilings; /* size knobs only */
 	unsigned int lock_timeout_ms;	/* how long a hook waits for memgate's lock */
+	unsigned modes; /* MG_MODE_BIT()s a container may choose; 0: any */
 };
+
+#define MG_MODE_BIT(m) (1u << (m))
 
 /* $MEMGATE_CONFIG when set and not empty, else MG_CONFIG_PATH. */
 const char *mg_config_path(void);
@@ -53,8 +57,20 @@ void mg_config_defaults(const struct mg_config *cfg, struct mg_policy_spec *spec
  * naming the ceiling and the file.  A default that can not apply to this
  * container (a percentage without memory.max, a gate above memory.max, above
  * a ceiling) is left out instead: defaults never refuse a container.
+ * A mode the container chose that "modes" does not list fails.  A mode audit
+ * or monitor the container chose is held to enforce when a knob of its policy
+ * is under a ceiling or came from a default (out->mode_held says which), so
+ * a tenant can neither lift a ceiling nor drop a default.  In monitor mode no
+ * knob applies: out's sizes are 0.
  */
 int mg_config_resolve(const struct mg_config *cfg, const struct mg_policy_spec *spec,
 		      uint64_t memory_max, struct mg_policy_bytes *out, struct mg_error *err);
+
+/*
+ * The one line that says why out->mode_held kept the container's mode from
+ * applying: "annotation memgate.io/mode=\"monitor\" does not apply: ...".
+ */
+void mg_config_mode_note(const struct mg_config *cfg, const struct mg_policy_spec *spec,
+			 const struct mg_policy_bytes *out, char *buf, size_t size);
 
 #endif

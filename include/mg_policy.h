@@ -113,6 +113,12 @@ struct mg_policy_bytes {
 	uint64_t pressure_gate;
 	uint64_t fork_gate;
 	enum mg_mode mode;
+	/*
+	 * MG_KNOB_BIT()s of the knobs the admin bounds (a ceiling, or a
+	 * default) that held the container's own audit or monitor mode to
+	 * enforce; 0 when its mode applies (mg_config_resolve()).
+	 */
+	unsigned mode_held;
 };
 
 /* memory_max is the container's memory.max in bytes, 0 when it has none. */

@@ -87,6 +87,40 @@ static int parse_lock_timeout(const char *path, json_object *val, struct mg_conf
 	return 0;
 }
 
+/* "modes": the modes a container may choose; enforce is always one of them. */
+static int parse_modes(const char *path, json_object *val, unsigned *modes, struct mg_error *err)
+{
+	size_t n;
+
+	if (!json_object_is_type(val, json_type_array) || !(n = json_object_array_length(val)))
+		return mg_fail(err, EINVAL,
+			       WHAT ": \"modes\": expected a list of modes a container may choose, "
+				    "such as [\"enforce\", \"audit\"]",
+			       path);
+	*modes = MG_MODE_BIT(MG_MODE_ENFORCE);
+	for (size_t i = 0; i < n; i++) {
+		json_object *m = json_object_array_get_idx(val, i);
+		const char *name = json_object_is_type(m, json_type_string) ?
+					   json_object_get_string(m) : NULL;
+		enum mg_mode mode;
+		char v[65];
+
+		for (mode = MG_MODE_ENFORCE; mode <= MG_MODE_MONITOR; mode++)
+			if (name && !strcmp(name, mg_mode_name(mode)))
+				break;
+		if (mode > MG_MODE_MONITOR) {
+			mg_printable(v, sizeof(v),
+				     json_object_to_json_string_ext(m, JSON_C_TO_STRING_PLAIN));
+			return mg_fail(err, EINVAL,
+				       WHAT ": \"modes\": %s: expected \"enforce\", \"audit\" or "
+					    "\"monitor\"",
+				       path, v);
+		}
+		*modes |= MG_MODE_BIT(mode);
+	}
+	return 0;
+}
+
 /* A default above its own ceiling is a mistake the admin should hear about now. */
 static int check_defaults(const struct mg_config *cfg, struct mg_error *err)
 {
@@ -130,13 +164,15 @@ int mg_config_parse(const char *buf, size_t len, const char *path, struct mg_con
 			ret = parse_section(path, key, val, false, &cfg->defaults, err);
 		else if (!strcmp(key, "ceilings"))
 			ret = parse_section(path, key, val, true, &cfg->ceilings, err);
+		else if (!strcmp(key, "modes"))
+			ret = parse_modes(path, val, &cfg->modes, err);
 		else {
 			char k[65];
 
 			mg_printable(k, sizeof(k), key);
 			ret = mg_fail(err, EINVAL,
 				      WHAT ": unknown key \"%s\" (expected \"defaults\", "
-					   "\"ceilings\" or \"lock-timeout\")",
+					   "\"ceilings\", \"modes\" or \"lock-timeout\")",
 				      path, k);
 		}
 		if (ret < 0)
@@ -245,6 +281,85 @@ static int check_ceiling(const struct mg_config *cfg, enum mg_knob knob,
 		asked->key, asked->text, c->key, c->text, cfg->path);
 }
 
+/* The container chose its mode itself: an annotation, not the admin's default. */
+static bool own_mode(const struct mg_policy_spec *spec)
+{
+	return (spec->set & ~spec->defaulted) & MG_KNOB_BIT(MG_KNOB_MODE);
+}
+
+static void mode_list(unsigned modes, char *buf, size_t size)
+{
+	size_t n = 0;
+
+	buf[0] = '\0';
+	for (enum mg_mode m = MG_MODE_ENFORCE; m <= MG_MODE_MONITOR; m++)
+		if (modes & MG_MODE_BIT(m))
+			n += snprintf(buf + n, n < size ? size - n : 0, "%s%s", n ? ", " : "",
+				      mg_mode_name(m));
+}
+
+static int check_mode(const struct mg_config *cfg, const struct mg_policy_spec *spec,
+		      struct mg_error *err)
+{
+	char allowed[64];
+
+	if (!cfg->present || !cfg->modes || !own_mode(spec) ||
+	    (cfg->modes & MG_MODE_BIT(spec->mode)))
+		return 0;
+	mode_list(cfg->modes, allowed, sizeof(allowed));
+	return mg_fail(err, EPERM,
+		       "annotation " MG_ANNOTATION_PREFIX "mode=\"%s\" is not allowed by the admin "
+		       "configuration %s (modes a container may choose: %s)",
+		       mg_mode_name(spec->mode), cfg->path, allowed);
+}
+
+/* Knobs of the resolved policy the admin bounds: under a ceiling, or from a default. */
+static unsigned admin_bound(const struct mg_config *cfg, const struct mg_policy_spec *s,
+			    const struct mg_policy_bytes *b)
+{
+	unsigned bound = 0;
+
+	if (!cfg->present)
+		return 0;
+	for (int k = 0; k < MG_KNOB_COUNT; k++) {
+		unsigned bit = MG_KNOB_BIT(k);
+
+		if (resolved(b, k) && ((cfg->ceilings.set | s->defaulted) & bit))
+			bound |= bit;
+	}
+	return bound;
+}
+
+void mg_config_mode_note(const struct mg_config *cfg, const struct mg_policy_spec *spec,
+			 const struct mg_policy_bytes *out, char *buf, size_t size)
+{
+	size_t n;
+
+	buf[0] = '\0';
+	if (!out->mode_held)
+		return;
+	n = snprintf(buf, size,
+		     "annotation " MG_ANNOTATION_PREFIX "mode=\"%s\" does not apply: the admin "
+		     "configuration %s bounds",
+		     mg_mode_name(spec->mode), cfg->path);
+	for (int k = 0, i = 0; k < MG_KNOB_COUNT; k++) {
+		unsigned bit = MG_KNOB_BIT(k);
+		char dflt[MG_QUANTITY_MAX_LEN + 16] = "", ceil[MG_QUANTITY_MAX_LEN + 16] = "";
+
+		if (!(out->mode_held & bit))
+			continue;
+		if (spec->defaulted & bit)
+			snprintf(dflt, sizeof(dflt), "default %s", mg_policy_size(spec, k)->text);
+		if (cfg->ceilings.set & bit)
+			snprintf(ceil, sizeof(ceil), "ceiling %s",
+				 mg_policy_size(&cfg->ceilings, k)->text);
+		n += snprintf(buf + n, n < size ? size - n : 0, "%s %s (%s%s%s)", i++ ? "," : "",
+			      mg_knob_name(k), dflt, dflt[0] && ceil[0] ? ", " : "", ceil);
+	}
+	if (n < size)
+		snprintf(buf + n, size - n, ", so the container is enforced");
+}
+
 int mg_config_resolve(const struct mg_config *cfg, const struct mg_policy_spec *spec,
 		      uint64_t memory_max, struct mg_policy_bytes *out, struct mg_error *err)
 {
@@ -252,6 +367,11 @@ int mg_config_resolve(const struct mg_config *cfg, const struct mg_policy_spec *
 	struct mg_policy_spec s = *spec;
 	struct mg_policy_bytes b;
 	int ret;
+
+	memset(out, 0, sizeof(*out));
+	ret = check_mode(cfg, spec, err);
+	if (ret < 0)
+		return ret;
 
 	/* Try each default alone; one that can not apply here is dropped, not fatal. */
 	for (int k = 0; k < MG_KNOB_COUNT; k++) {
@@ -278,6 +398,15 @@ int mg_config_resolve(const struct mg_config *cfg, const struct mg_policy_spec *
 		if (ret < 0)
 			return ret;
 	}
+	/* A tenant's own audit or monitor would lift the admin's bounds: enforce. */
+	if (own_mode(&s) && b.mode != MG_MODE_ENFORCE) {
+		b.mode_held = admin_bound(cfg, &s, &b);
+		if (b.mode_held)
+			b.mode = MG_MODE_ENFORCE;
+	}
+	/* Monitor mode applies no knob: say so in the policy itself. */
+	if (b.mode == MG_MODE_MONITOR)
+		b.commit_limit = b.pressure_gate = b.fork_gate = 0;
 	*out = b;
 	return 0;
 }

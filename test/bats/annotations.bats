@@ -240,7 +240,7 @@ try_start() {
 	policy=$(policy_of_cgroup "$id")
 	[[ "$policy" == *'"commit_limit":268435456,'* ]]
 	pins=$(find /sys/fs/bpf/memgate | sort)
-	progs=$(bpftool prog show | grep 'name mg_')
+	progs=$(mg_programs)
 	[ -n "$progs" ]
 
 	# Rejected while parsing the annotations, before memgate is touched...
@@ -256,7 +256,7 @@ try_start() {
 
 	# The same pins, the same programs (not reloaded), the same entry.
 	[ "$(find /sys/fs/bpf/memgate | sort)" = "$pins" ]
-	[ "$(bpftool prog show | grep 'name mg_')" = "$progs" ]
+	[ "$(mg_programs)" = "$progs" ]
 	[ "$(policy_of_cgroup "$id")" = "$policy" ]
 	[ "$(map_count policies)" -eq 1 ]
 	bpftool map dump pinned /sys/fs/bpf/memgate/maps/containers -j |
@@ -270,4 +270,51 @@ try_start() {
 	runc delete -f good
 	assert_no_memgate
 	[ ! -e "$CGROUP_PARENT/good" ]
+}
+
+# admin_bundle NAME ANNOTATIONS -- ARGS: make_bundle, with the hook reading
+# the admin configuration $BATS_FILE_TMPDIR/admin.json (runc gives hooks only
+# the environment their entry names).
+admin_bundle() {
+	local name=$1
+	make_bundle "$@"
+	jq --arg cfg "MEMGATE_CONFIG=$BATS_FILE_TMPDIR/admin.json" \
+		'.hooks.prestart[0].env = [$cfg] | .hooks.poststop[0].env = [$cfg]' \
+		"$BUNDLES/$name/config.json" >"$BUNDLES/$name/config.json.new"
+	mv "$BUNDLES/$name/config.json.new" "$BUNDLES/$name/config.json"
+}
+
+# wait_log NAME LINES: until the container's log has LINES results of
+# `alloc once` (120 s at most).
+wait_log() {
+	local i
+	for ((i = 0; i < 1200; i++)); do
+		(($(grep -cxE 'ok|ENOMEM' "$BUNDLES/$1.log") >= $2)) && return 0
+		sleep 0.1
+	done
+	echo "log of $1: $(<"$BUNDLES/$1.log")"
+	return 1
+}
+
+@test "mode audit or monitor can not lift the admin's ceiling or drop its default" {
+	echo '{"defaults": {"memgate.io/commit-limit": "64Mi"},
+	       "ceilings": {"memgate.io/commit-limit": "256Mi"}}' >"$BATS_FILE_TMPDIR/admin.json"
+	# Monitor alone: the 64Mi default holds, enforced.  Audit with its own
+	# 128Mi (under the ceiling): 128Mi, enforced.  Each asks for 300 MiB.
+	admin_bundle mon '{"memgate.io/mode": "monitor"}' 0 -- \
+		/bin/sh -c '/alloc once 32; /alloc once 300; sleep 600'
+	admin_bundle aud '{"memgate.io/mode": "audit", "memgate.io/commit-limit": "128Mi"}' 0 -- \
+		/bin/sh -c '/alloc once 100; /alloc once 300; sleep 600'
+	start_ctr mon
+	start_ctr aud
+	wait_log mon 2
+	wait_log aud 2
+	echo "mon: $(<"$BUNDLES/mon.log") aud: $(<"$BUNDLES/aud.log")"
+	[ "$(grep -xE 'ok|ENOMEM' "$BUNDLES/mon.log")" = $'ok\nENOMEM' ]
+	[ "$(grep -xE 'ok|ENOMEM' "$BUNDLES/aud.log")" = $'ok\nENOMEM' ]
+	status_is mon '.mode == "enforce" and .policy.commit_limit_bytes == 67108864 and .decisions.commits_denied >= 1'
+	status_is aud '.mode == "enforce" and .policy.commit_limit_bytes == 134217728 and .decisions.commits_audited == 0'
+	runc delete -f mon
+	runc delete -f aud
+	assert_no_memgate
 }

@@ -115,6 +115,13 @@ mg_program_ids() {
 	bpftool prog show | sed -n 's/^\([0-9]*\): .* name mg_.*/\1/p' | sort -n | tr '\n' ' '
 }
 
+# mg_programs: memgate's loaded programs as "id name", one a line, sorted by id.
+# Only ids and names: bpftool's lines also carry counters (recursion_misses
+# once a program was skipped, run_time_ns with stats on) that change by chance.
+mg_programs() {
+	bpftool prog show -j | jq -r '.[] | select((.name // "") | startswith("mg_")) | "\(.id) \(.name)"' | sort -n
+}
+
 # link_prog_type NAME: the type of the program memgate's pinned link NAME
 # runs ("lsm", "tracing", ...).
 link_prog_type() {

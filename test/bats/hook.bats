@@ -238,7 +238,7 @@ stage_logging_hook() {
 	[ -n "$(map_dump stats | grep "\"key\":$gone_id,")" ]
 	[ -e "/sys/fs/bpf/memgate/links/fork-gate-$gone_id" ]
 	[ -e "/sys/fs/bpf/memgate/links/fork-gate-$stays_id" ]
-	progs=$(bpftool prog show | grep 'name mg_')
+	progs=$(mg_programs)
 
 	runc delete -f gone
 	[ ! -e "$CGROUP_PARENT/gone" ]
@@ -252,7 +252,7 @@ stage_logging_hook() {
 	policy_is "$stays_id" '.commit_limit == 134217728 and .fork_gate == 268435456'
 	memgate status --json | jq -e --argjson id "$stays_id" '[.containers[] | [.id, .cgroup_id]] == [["stays", $id]]'
 	[ -e "/sys/fs/bpf/memgate/links/fork-gate-$stays_id" ]
-	[ "$(bpftool prog show | grep 'name mg_')" = "$progs" ]
+	[ "$(mg_programs)" = "$progs" ]
 	for link in vm_enough exit_mmap fork; do
 		[ -e "/sys/fs/bpf/memgate/links/$link" ]
 	done

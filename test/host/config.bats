@@ -41,10 +41,10 @@ state() {
 }
 
 @test "validate applies a default to a knob the container leaves unset" {
-	run "$MEMGATE" validate --admin-config "$ADMIN" memgate.io/mode=audit
+	run "$MEMGATE" validate --admin-config "$ADMIN" memgate.io/on-unsupported=warn
 	echo "$output"
 	[ "$status" -eq 0 ]
-	[[ "$output" == *$'\n'"valid: mode=audit commit-limit=1073741824 pressure-gate=0 fork-gate=0 (defaults: commit-limit)" ]]
+	[[ "$output" == *$'\n'"valid: mode=enforce commit-limit=1073741824 pressure-gate=0 fork-gate=0 on-unsupported=warn (defaults: commit-limit)" ]]
 }
 
 @test "validate reads \$MEMGATE_CONFIG as the hook does" {
@@ -75,7 +75,9 @@ state() {
 
 @test "validate names the file and the fault in a broken admin file" {
 	local -a cases=(
-		'{"default": {}}|unknown key "default" (expected "defaults" or "ceilings")'
+		'{"default": {}}|unknown key "default" (expected "defaults", "ceilings" or "modes")'
+		'{"modes": ["enforce", "loud"]}|"modes": "loud": expected "enforce", "audit" or "monitor"'
+		'{"modes": "audit"}|"modes": expected a list of modes a container may choose'
 		'{"defaults": {"memgate.io/commit-limt": "1Gi"}}|unknown knob "commit-limt"'
 		'{"defaults": {"memgate.io/commit-limit.web": "1Gi"}}|unknown key "memgate.io/commit-limit.web"'
 		'{"ceilings": {"memgate.io/mode": "audit"}}|memgate.io/mode has no ceiling'
@@ -121,4 +123,41 @@ state() {
 	echo "status $status, stdout [$output], stderr [$stderr]"
 	[ "$status" -eq 0 ]
 	[ -z "$output$stderr" ]
+}
+
+# Issue 17: the admin's example, a default of 64Mi under a ceiling of 256Mi.
+bounded() {
+	echo '{"defaults": {"memgate.io/commit-limit": "64Mi"},
+	       "ceilings": {"memgate.io/commit-limit": "256Mi"}'"${1:+, $1}"'}' >"$ADMIN"
+}
+
+@test "validate: mode monitor or audit can not drop the admin's default nor lift its ceiling" {
+	bounded
+	run --separate-stderr "$MEMGATE" validate --admin-config "$ADMIN" memgate.io/mode=monitor
+	echo "status $status: $output $stderr"
+	[ "$status" -eq 0 ]
+	[ "${lines[1]}" = "annotation memgate.io/mode=\"monitor\" does not apply: the admin configuration $ADMIN bounds commit-limit (default 64Mi, ceiling 256Mi), so the container is enforced" ]
+	[ "${lines[2]}" = "valid: mode=enforce commit-limit=67108864 pressure-gate=0 fork-gate=0 (defaults: commit-limit)" ]
+	run --separate-stderr "$MEMGATE" validate --admin-config "$ADMIN" memgate.io/mode=audit memgate.io/commit-limit=128Mi
+	echo "status $status: $output $stderr"
+	[ "$status" -eq 0 ]
+	[ "${lines[2]}" = "valid: mode=enforce commit-limit=134217728 pressure-gate=0 fork-gate=0" ]
+	run --separate-stderr "$MEMGATE" validate --admin-config "$ADMIN" memgate.io/mode=monitor memgate.io/commit-limit=400Mi
+	[ "$status" -eq 1 ]
+	[ "$stderr" = "memgate validate: annotation memgate.io/commit-limit=\"400Mi\" is above the ceiling memgate.io/commit-limit=\"256Mi\" in the admin configuration $ADMIN" ]
+}
+
+@test "validate: monitor mode shows no knob applied" {
+	run --separate-stderr "$MEMGATE" validate memgate.io/mode=monitor memgate.io/commit-limit=1Gi
+	echo "status $status: $output $stderr"
+	[ "$status" -eq 0 ]
+	[ "$output" = "valid: mode=monitor commit-limit=0 pressure-gate=0 fork-gate=0" ]
+}
+
+@test "the admin's \"modes\": validate lists them, the hook refuses another in one line" {
+	bounded '"modes": ["audit"]'
+	run --separate-stderr "$MEMGATE" validate --admin-config "$ADMIN"
+	[ "$output" = "admin configuration $ADMIN: defaults commit-limit=64Mi; ceilings commit-limit=256Mi; modes enforce, audit" ]
+	MEMGATE_CONFIG=$ADMIN run --separate-stderr "$HOOK" prestart < <(state '{"memgate.io/mode": "monitor"}')
+	one_line_error "memgate-hook: annotation memgate.io/mode=\"monitor\" is not allowed by the admin configuration $ADMIN (modes a container may choose: enforce, audit)"
 }

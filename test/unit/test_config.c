@@ -248,7 +248,7 @@ static void test_broken_files(void **state)
 	rejects("{\"defaults\": ", "invalid JSON");
 	rejects("[]", "");
 	rejects("{\"default\": {}}",
-		"unknown key \"default\" (expected \"defaults\", \"ceilings\" or \"lock-timeout\")");
+		"unknown key \"default\" (expected \"defaults\", \"ceilings\", \"modes\" or \"lock-timeout\")");
 	rejects("{\"lock-timeout\": \"10s\"}", "\"lock-timeout\": expected a number of seconds");
 	rejects("{\"lock-timeout\": 0}", "\"lock-timeout\": expected 0.001 to 3600 seconds, got 0");
 	rejects("{\"lock-timeout\": -1}", "expected 0.001 to 3600 seconds, got -1");
@@ -273,6 +273,129 @@ static void test_broken_files(void **state)
 	rejects("{\"defaults\": {\"memgate.io/commit-limit\": \"8Gi\"},"
 		" \"ceilings\": {\"memgate.io/commit-limit\": \"4Gi\"}}",
 		"default memgate.io/commit-limit=\"8Gi\" is above its ceiling \"4Gi\"");
+	rejects("{\"modes\": \"audit\"}", "\"modes\": expected a list of modes");
+	rejects("{\"modes\": []}", "\"modes\": expected a list of modes");
+	rejects("{\"modes\": [\"enforce\", \"loud\"]}",
+		"\"modes\": \"loud\": expected \"enforce\", \"audit\" or \"monitor\"");
+	rejects("{\"modes\": [1]}", "\"modes\": 1: expected \"enforce\"");
+}
+
+/* The admin's example of issue 17: a default of 64Mi under a ceiling of 256Mi. */
+static const char bounded[] = "{ \"defaults\": { \"memgate.io/commit-limit\": \"64Mi\" },"
+			      "  \"ceilings\": { \"memgate.io/commit-limit\": \"256Mi\" } }";
+
+static void test_own_mode_can_not_drop_a_default(void **state)
+{
+	struct mg_policy_spec spec;
+	struct mg_policy_bytes b;
+	struct mg_error err = {0};
+	struct mg_config cfg;
+	char note[MG_ERROR_LEN];
+
+	load(bounded, &cfg);
+	for (int i = 0; i < 2; i++) {
+		spec_of(&cfg, i ? "{\"memgate.io/mode\": \"audit\"}" : "{\"memgate.io/mode\": \"monitor\"}",
+			&spec);
+		assert_int_equal(mg_config_resolve(&cfg, &spec, 0, &b, &err), 0);
+		assert_int_equal(b.mode, MG_MODE_ENFORCE);
+		assert_int_equal(b.commit_limit, 64 * MiB);
+		assert_int_equal(b.mode_held, MG_KNOB_BIT(MG_KNOB_COMMIT_LIMIT));
+		mg_config_mode_note(&cfg, &spec, &b, note, sizeof(note));
+		if (strcmp(note, i ? "annotation memgate.io/mode=\"audit\" does not apply: the admin "
+				     "configuration " PATH " bounds commit-limit (default 64Mi, "
+				     "ceiling 256Mi), so the container is enforced"
+				   : "annotation memgate.io/mode=\"monitor\" does not apply: the admin "
+				     "configuration " PATH " bounds commit-limit (default 64Mi, "
+				     "ceiling 256Mi), so the container is enforced"))
+			failf("note: %s", note);
+	}
+}
+
+static void test_own_mode_can_not_lift_a_ceiling(void **state)
+{
+	struct mg_policy_spec spec;
+	struct mg_policy_bytes b;
+	struct mg_error err = {0};
+	struct mg_config cfg;
+	char note[MG_ERROR_LEN];
+
+	load(bounded, &cfg);
+	/* Under the ceiling: the container's own limit, enforced. */
+	spec_of(&cfg, "{\"memgate.io/mode\": \"audit\", \"memgate.io/commit-limit\": \"128Mi\"}",
+		&spec);
+	assert_int_equal(mg_config_resolve(&cfg, &spec, 0, &b, &err), 0);
+	assert_int_equal(b.mode, MG_MODE_ENFORCE);
+	assert_int_equal(b.commit_limit, 128 * MiB);
+	mg_config_mode_note(&cfg, &spec, &b, note, sizeof(note));
+	assert_non_null(strstr(note, "bounds commit-limit (ceiling 256Mi), so the container is enforced"));
+	/* Above it: refused in every mode, as in enforce. */
+	assert_int_equal(resolve(&cfg, "{\"memgate.io/mode\": \"monitor\", \"memgate.io/commit-limit\": \"400Mi\"}",
+				 0, &b, &err),
+			 -ERANGE);
+	assert_msg_has(err, "is above the ceiling memgate.io/commit-limit=\"256Mi\"");
+	assert_int_equal(resolve(&cfg, "{\"memgate.io/mode\": \"audit\", \"memgate.io/commit-limit\": \"400Mi\"}",
+				 0, &b, &err),
+			 -ERANGE);
+}
+
+static void test_own_mode_applies_where_nothing_is_bound(void **state)
+{
+	struct mg_policy_bytes b;
+	struct mg_error err = {0};
+	struct mg_config cfg;
+
+	/* A ceiling on a knob the container does not have bounds nothing. */
+	load("{\"ceilings\": {\"memgate.io/pressure-gate\": \"90%\"}}", &cfg);
+	assert_int_equal(resolve(&cfg, "{\"memgate.io/mode\": \"audit\", \"memgate.io/commit-limit\": \"1Gi\"}",
+				 0, &b, &err),
+			 0);
+	assert_int_equal(b.mode, MG_MODE_AUDIT);
+	assert_int_equal(b.commit_limit, GiB);
+	assert_int_equal(b.mode_held, 0);
+	/* Monitor mode applies no knob, and the resolved policy says so. */
+	assert_int_equal(resolve(&cfg, "{\"memgate.io/mode\": \"monitor\", \"memgate.io/commit-limit\": \"1Gi\"}",
+				 0, &b, &err),
+			 0);
+	assert_int_equal(b.mode, MG_MODE_MONITOR);
+	assert_int_equal(b.commit_limit, 0);
+	assert_int_equal(b.mode_held, 0);
+	/* A default the container overrides with its own value, no ceiling: not bound. */
+	load("{\"defaults\": {\"memgate.io/commit-limit\": \"64Mi\"}}", &cfg);
+	assert_int_equal(resolve(&cfg, "{\"memgate.io/mode\": \"audit\", \"memgate.io/commit-limit\": \"1Gi\"}",
+				 0, &b, &err),
+			 0);
+	assert_int_equal(b.mode, MG_MODE_AUDIT);
+	/* The admin's own default mode is the admin's choice: it applies. */
+	load("{\"defaults\": {\"memgate.io/commit-limit\": \"64Mi\", \"memgate.io/mode\": \"monitor\"},"
+	     " \"ceilings\": {\"memgate.io/commit-limit\": \"256Mi\"}, \"modes\": [\"enforce\"]}",
+	     &cfg);
+	assert_int_equal(resolve(&cfg, "{}", 0, &b, &err), 0);
+	assert_int_equal(b.mode, MG_MODE_MONITOR);
+	assert_int_equal(b.commit_limit, 0);
+	assert_int_equal(b.mode_held, 0);
+}
+
+static void test_modes_a_container_may_choose(void **state)
+{
+	struct mg_policy_bytes b;
+	struct mg_error err = {0};
+	struct mg_config cfg;
+
+	load("{\"modes\": [\"audit\"]}", &cfg);
+	assert_int_equal(cfg.modes, MG_MODE_BIT(MG_MODE_ENFORCE) | MG_MODE_BIT(MG_MODE_AUDIT));
+	assert_int_equal(resolve(&cfg, "{\"memgate.io/mode\": \"audit\", \"memgate.io/commit-limit\": \"1Gi\"}",
+				 0, &b, &err),
+			 0);
+	assert_int_equal(b.mode, MG_MODE_AUDIT);
+	assert_int_equal(resolve(&cfg, "{\"memgate.io/mode\": \"enforce\"}", 0, &b, &err), 0);
+	assert_int_equal(resolve(&cfg, "{\"memgate.io/mode\": \"monitor\"}", 0, &b, &err), -EPERM);
+	assert_string_equal(err.msg, "annotation memgate.io/mode=\"monitor\" is not allowed by the "
+				     "admin configuration " PATH " (modes a container may choose: "
+				     "enforce, audit)");
+	/* Without "modes", any. */
+	load("{}", &cfg);
+	assert_int_equal(resolve(&cfg, "{\"memgate.io/mode\": \"monitor\"}", 0, &b, &err), 0);
+	assert_int_equal(b.mode, MG_MODE_MONITOR);
 }
 
 static void test_empty_object_is_valid(void **state)
@@ -316,6 +439,10 @@ int main(void)
 		cmocka_unit_test(test_broken_files),
 		cmocka_unit_test(test_empty_object_is_valid),
 		cmocka_unit_test(test_lock_timeout),
+		cmocka_unit_test(test_own_mode_can_not_drop_a_default),
+		cmocka_unit_test(test_own_mode_can_not_lift_a_ceiling),
+		cmocka_unit_test(test_own_mode_applies_where_nothing_is_bound),
+		cmocka_unit_test(test_modes_a_container_may_choose),
 	};
 
 	return cmocka_run_group_tests_name("config", tests, NULL, NULL);
