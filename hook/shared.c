@@ -1076,6 +1076,31 @@ void mg_shared_prune(struct mg_shared *s)
 	bpf_map_update_elem(s->globals, &zero, &g, BPF_ANY);
 }
 
+/*
+ * A start refused because its id names a live container under policy:
+ * /run/memgate/refused-<hash of the id> (never a path from the id's bytes)
+ * tells the poststop the runtime then runs for it that it is not the first's.
+ */
+static void refused_path(const char *id, char *path, size_t size)
+{
+	uint64_t hash = 0xcbf29ce484222325ULL; /* FNV-1a */
+
+	for (const unsigned char *p = (const unsigned char *)id; *p; p++)
+		hash = (hash ^ *p) * 0x100000001b3ULL;
+	snprintf(path, size, MG_LOCK_DIR "/refused-%016" PRIx64, hash);
+}
+
+static void mark_refused(const char *id)
+{
+	char path[64];
+	int fd;
+
+	refused_path(id, path, sizeof(path));
+	fd = open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC, 0600);
+	if (fd >= 0)
+		close(fd);
+}
+
 int mg_shared_add(struct mg_shared *s, const char *id, uint64_t cgroup_id, int cgroup_fd,
 		  const struct mg_policy *policy, struct mg_error *err)
 {
@@ -1102,6 +1127,7 @@ int mg_shared_add(struct mg_shared *s, const char *id, uint64_t cgroup_id, int c
 			if (ret) {
 				char printable[sizeof(key.id)];
 
+				mark_refused(id);
 				mg_printable(printable, sizeof(printable), id);
 				return mg_fail(err, EEXIST,
 					       "container id \"%s\" is already in use by a live "
@@ -1158,6 +1184,7 @@ int mg_shared_remove(struct mg_shared *s, const char *id, struct mg_error *err)
 	struct mg_container_key key;
 	struct mg_container container;
 	struct mg_error ignored;
+	char path[64];
 
 	/* An id memgate can not key was refused at start: it has no entry. */
 	if (mg_container_key(id, &key, &ignored) < 0)
@@ -1165,11 +1192,12 @@ int mg_shared_remove(struct mg_shared *s, const char *id, struct mg_error *err)
 	if (bpf_map_lookup_elem(s->containers, &key, &container) < 0)
 		return 0;
 	/*
-	 * Processes still run in its cgroup: this poststop is another
-	 * container's that was refused under the same id, not this one's
-	 * (a stopped container's processes are gone before its poststop).
+	 * A start under this id was refused while this one ran.  Processes
+	 * still in its cgroup: this poststop is the refused container's, not
+	 * this one's (a stopped container's processes are gone by its poststop).
 	 */
-	if (mg_cgroup_populated(container.cgroup_id) > 0) {
+	refused_path(id, path, sizeof(path));
+	if (unlink(path) == 0 && mg_cgroup_populated(container.cgroup_id) > 0) {
 		char printable[sizeof(key.id)];
 
 		mg_printable(printable, sizeof(printable), id);
