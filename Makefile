@@ -37,7 +37,7 @@ LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 UNIT_BINS := $(UNIT_SRCS:test/unit/%.c=$(BUILD)/test/%)
 BPF_OBJ := $(BUILD)/memgate.bpf.o
 SKEL := $(BUILD)/memgate.skel.h
-HELPERS := $(BUILD)/test/alloc
+HELPERS := $(BUILD)/test/alloc $(BUILD)/test/roads
 
 all: $(BUILD)/memgate-hook $(BUILD)/memgate $(BUILD)/memgate.json $(BUILD)/memgate-always.json \
 	$(UNIT_BINS) $(HELPERS)
@@ -137,6 +137,10 @@ $(BUILD)/test/test_%: test/unit/test_%.c test/unit/unit.h $(LIB_OBJS) $(BUILD)/h
 $(BUILD)/test/alloc: test/progs/alloc.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -static -pthread $< -o $@
+
+$(BUILD)/test/roads: test/progs/roads.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -static $< -o $@
 
 # The unit tests again under ASan and UBSan; any report fails the test binary.
 ASAN_CC ?= clang

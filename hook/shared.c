@@ -649,6 +649,12 @@ static struct memgate_bpf *open_and_load(struct monitor_bpf *monitor, bool memcg
 		{ { skel ? skel->progs.mg_mprotect : NULL, skel ? skel->progs.mg_mprotect_lsm : NULL },
 		  { skel ? skel->progs.mg_mprotect_kfunc : NULL,
 		    skel ? skel->progs.mg_mprotect_lsm_kfunc : NULL } },
+		{ { skel ? skel->progs.mg_mmap_addr : NULL, skel ? skel->progs.mg_mmap_addr_lsm : NULL },
+		  { skel ? skel->progs.mg_mmap_addr_kfunc : NULL,
+		    skel ? skel->progs.mg_mmap_addr_lsm_kfunc : NULL } },
+		{ { skel ? skel->progs.mg_shm_alloc : NULL, skel ? skel->progs.mg_shm_alloc_lsm : NULL },
+		  { skel ? skel->progs.mg_shm_alloc_kfunc : NULL,
+		    skel ? skel->progs.mg_shm_alloc_lsm_kfunc : NULL } },
 	};
 
 	if (!skel) {
@@ -677,6 +683,11 @@ static struct memgate_bpf *open_and_load(struct monitor_bpf *monitor, bool memcg
 						deciders[i][k][l],
 						k == memcg_kfuncs &&
 							l == (lsm_deciders && deciders[i][k][1]));
+	/* Shared memory's inode life: lsm/ where the BPF LSM is active, never skipped. */
+	bpf_program__set_autoload(skel->progs.mg_inode_alloc, !lsm_deciders);
+	bpf_program__set_autoload(skel->progs.mg_inode_alloc_lsm, lsm_deciders);
+	bpf_program__set_autoload(skel->progs.mg_inode_free, !lsm_deciders);
+	bpf_program__set_autoload(skel->progs.mg_inode_free_lsm, lsm_deciders);
 	bpf_program__set_autoload(skel->progs.mg_task_alloc, with_lsm_cgroup && !memcg_kfuncs);
 	bpf_program__set_autoload(skel->progs.mg_task_alloc_kfunc, with_lsm_cgroup && memcg_kfuncs);
 	*load_err = memgate_bpf__load(skel);
@@ -713,6 +724,8 @@ struct named_prog {
 	const char *name;
 };
 
+#define MAX_LINKS 24
+
 /*
  * Attach every program, then pin every link: a program that can not attach
  * leaves no link of its group behind.  Returns 0 or -errno; err says which.
@@ -720,10 +733,10 @@ struct named_prog {
 static int attach_all(const struct named_prog *progs, size_t n, const char *dir,
 		      struct mg_error *err)
 {
-	struct bpf_link *links[16] = {};
+	struct bpf_link *links[MAX_LINKS] = {};
 	int ret = 0;
 
-	for (size_t i = 0; i < n && i < 16; i++) {
+	for (size_t i = 0; i < n && i < MAX_LINKS; i++) {
 		links[i] = bpf_program__attach(progs[i].prog);
 		if (!links[i]) {
 			ret = mg_fail_errno(err, errno, "cannot attach memgate program %s",
@@ -731,13 +744,13 @@ static int attach_all(const struct named_prog *progs, size_t n, const char *dir,
 			goto out;
 		}
 	}
-	for (size_t i = 0; i < n && i < 16; i++) {
+	for (size_t i = 0; i < n && i < MAX_LINKS; i++) {
 		ret = pin_link(links[i], dir, progs[i].name, err);
 		if (ret < 0)
 			goto out;
 	}
 out:
-	for (size_t i = 0; i < n && i < 16; i++)
+	for (size_t i = 0; i < n && i < MAX_LINKS; i++)
 		bpf_link__destroy(links[i]);
 	return ret;
 }
@@ -771,11 +784,25 @@ static int attach_enforcement(struct memgate_bpf *skel, const char *dir, struct 
 	struct bpf_program *mprotect[] = { skel->progs.mg_mprotect, skel->progs.mg_mprotect_kfunc,
 					   skel->progs.mg_mprotect_lsm,
 					   skel->progs.mg_mprotect_lsm_kfunc };
+	struct bpf_program *mmap_addr[] = { skel->progs.mg_mmap_addr, skel->progs.mg_mmap_addr_kfunc,
+					    skel->progs.mg_mmap_addr_lsm,
+					    skel->progs.mg_mmap_addr_lsm_kfunc };
+	struct bpf_program *shm_alloc[] = { skel->progs.mg_shm_alloc, skel->progs.mg_shm_alloc_kfunc,
+					    skel->progs.mg_shm_alloc_lsm,
+					    skel->progs.mg_shm_alloc_lsm_kfunc };
+	struct bpf_program *inode_alloc[] = { skel->progs.mg_inode_alloc,
+					      skel->progs.mg_inode_alloc_lsm };
+	struct bpf_program *inode_free[] = { skel->progs.mg_inode_free,
+					     skel->progs.mg_inode_free_lsm };
 	bool kfuncs = bpf_program__fd(skel->progs.mg_vm_enough_kfunc) >= 0;
 	struct named_prog progs[] = {
 		{ loaded(vm_enough, 2), "vm_enough" },
 		{ loaded(mmap_file, 4), "mmap_file" },
 		{ loaded(mprotect, 4), "mprotect" },
+		{ loaded(mmap_addr, 4), "mmap_addr" },
+		{ loaded(shm_alloc, 4), "shm_alloc" },
+		{ loaded(inode_alloc, 2), "inode_alloc" },
+		{ loaded(inode_free, 2), "inode_free" },
 		{ skel->progs.mg_munmap_exit, "munmap_exit" },
 		{ skel->progs.mg_brk_exit, "brk_exit" },
 		{ skel->progs.mg_mremap_exit, "mremap_exit" },

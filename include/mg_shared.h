@@ -5,7 +5,8 @@
  *   maps/{policies,stats,mms,containers,names,globals,events,dead}
  *   links/{oom_victim,oom_signal,reclaim_begin,reclaim_end,cgroup_rmdir}
  *                               the monitor (monitor.bpf.c), always
- *   links/{vm_enough,mmap_file,mprotect,*_exit,exit_mmap,exec,exec_done,fork}
+ *   links/{vm_enough,mmap_file,mprotect,mmap_addr,shm_alloc,inode_alloc,inode_free,
+ *         *_exit,exit_mmap,exec,exec_done,fork}
  *                               the enforcement object, where it loads
  *   progs/task_alloc            the lsm_cgroup program, attached per container
  *   links/fork-gate-<cgroup id>        one per container with a fork gate
