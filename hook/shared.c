@@ -222,9 +222,11 @@ static int remove_at(int at, const char *name, int depth)
 	fd = openat(at, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return -1;
-	if (fstat(fd, &st) < 0 || st.st_uid != 0 || !(dir = fdopendir(fd))) {
-		if (!errno || st.st_uid != 0)
-			errno = EPERM;
+	if (fstat(fd, &st) == 0 && st.st_uid != 0)
+		errno = EPERM; /* not root's: nothing of it is memgate's to remove */
+	else if (fstat(fd, &st) == 0)
+		dir = fdopendir(fd);
+	if (!dir) {
 		close(fd);
 		return -1;
 	}
