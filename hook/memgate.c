@@ -724,7 +724,8 @@ static int cmd_validate(int argc, char **argv, struct mg_error *err)
 		if (ret < 0)
 			return ret;
 	}
-	if (cfg.present) {
+	/* A file that only sets lock-timeout says nothing about containers. */
+	if (cfg.present && (admin || cfg.defaults.set || cfg.ceilings.set || cfg.modes)) {
 		describe(&cfg.defaults, line, sizeof(line));
 		describe(&cfg.ceilings, line2, sizeof(line2));
 		printf("admin configuration %s: defaults %s; ceilings %s", cfg.path, line, line2);
