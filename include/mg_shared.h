@@ -26,9 +26,12 @@
 
 #include "memgate.h"
 #include "mg_error.h"
+#include "mg_policy.h"
 
 #define MG_LOCK_DIR "/run/memgate"
 #define MG_LOCK_FILE MG_LOCK_DIR "/lock"
+/* <cgroup id>: the Kubernetes names of a container under policy, for status. */
+#define MG_KUBE_DIR MG_LOCK_DIR "/kube"
 
 struct mg_shared {
 	int policies;
@@ -77,6 +80,16 @@ void mg_shared_support(struct mg_support *support, const struct mg_shared *s);
 int mg_shared_add(struct mg_shared *s, const char *id, uint64_t cgroup_id, int cgroup_fd,
 		  const struct mg_policy *policy, struct mg_error *err);
 
+/*
+ * Remember the Kubernetes names of the container of cgroup_id, under the
+ * lock, after mg_shared_add(); forgetting the cgroup forgets them.
+ */
+int mg_shared_set_kube(uint64_t cgroup_id, const struct mg_kube_names *names,
+		       struct mg_error *err);
+
+/* The names mg_shared_set_kube() kept; -ENOENT for a container without. */
+int mg_shared_get_kube(uint64_t cgroup_id, struct mg_kube_names *names);
+
 /* Forget a container by id; a no-op when it has no entry. */
 int mg_shared_remove(struct mg_shared *s, const char *id, struct mg_error *err);
 
@@ -103,6 +116,15 @@ int mg_shared_forget_dead(struct mg_shared *s, struct mg_error *err);
  * no-op unless mg_shared_open() opened this layout's maps.
  */
 int mg_shared_release_if_unused(struct mg_shared *s, struct mg_error *err);
+
+/*
+ * memgate preload: keep this layout's tree loaded with no policy (a keep
+ * mark in it, which mg_shared_release_if_unused honours), so a container's
+ * start never pays the load; or drop the mark and release the tree if no
+ * policy is left.  With the lock held and the tree open.
+ */
+int mg_shared_keep(struct mg_shared *s, bool keep, struct mg_error *err);
+bool mg_shared_kept(void);
 
 void mg_shared_close(struct mg_shared *s);
 

@@ -348,17 +348,26 @@ static int parse_knob(enum mg_knob id, const char *text, struct knob_value *kv,
 	return ret;
 }
 
-/* Prefix err with `annotation KEY="VALUE"`, the value JSON-quoted. */
+/*
+ * Prefix err with `annotation KEY="VALUE"`, escaped.  Both are bounded, a long
+ * one shortened in the middle with its length, so the reason after them
+ * always fits on the line.
+ */
 static void name_annotation(struct mg_error *err, const char *key, json_object *val)
 {
-	char k[MG_SIZE_KEY_LEN], v[MG_ERROR_LEN];
+	char k[MG_ANNOTATION_SHOWN / 2], v[MG_ANNOTATION_SHOWN];
+	const char *text;
 
-	/* Keys and values come from JSON and may hold anything: one printable line. */
-	mg_printable(k, sizeof(k), key);
-	/* json-c leaves DEL (0x7f) unescaped (a fuzz find). */
-	mg_printable(v, sizeof(v),
-		     json_object_to_json_string_ext(val, JSON_C_TO_STRING_PLAIN |
-								 JSON_C_TO_STRING_NOSLASHESCAPE));
+	mg_escape(k, sizeof(k), key, strlen(key), MG_ESCAPE_C);
+	if (json_object_is_type(val, json_type_string)) {
+		mg_escape(v, sizeof(v), json_object_get_string(val),
+			  (size_t)json_object_get_string_len(val), MG_ESCAPE_C);
+		mg_error_prefix(err, "annotation %s=\"%s\"", k, v);
+		return;
+	}
+	/* Not a string: its JSON text, escaped already but for DEL and non-UTF-8. */
+	text = json_object_to_json_string_ext(val, JSON_C_TO_STRING_PLAIN);
+	mg_escape(v, sizeof(v), text, strlen(text), MG_ESCAPE_TEXT);
 	mg_error_prefix(err, "annotation %s=%s", k, v);
 }
 
@@ -378,6 +387,37 @@ static bool is_sandbox(json_object *annotations)
 	const char *cri = string_annotation(annotations, "io.kubernetes.cri.container-type");
 
 	return (crio && !strcmp(crio, "sandbox")) || (cri && !strcmp(cri, "sandbox"));
+}
+
+/* CRI-O names the container one way, containerd another. */
+static const char *container_name(json_object *annotations)
+{
+	const char *name = string_annotation(annotations, "io.kubernetes.container.name");
+
+	return name ? name : string_annotation(annotations, "io.kubernetes.cri.container-name");
+}
+
+bool mg_kube_names(json_object *annotations, struct mg_kube_names *out)
+{
+	static const char *const keys[][2] = {
+		{ "io.kubernetes.pod.namespace", "io.kubernetes.cri.sandbox-namespace" },
+		{ "io.kubernetes.pod.name", "io.kubernetes.cri.sandbox-name" },
+	};
+	char *dst[] = { out->namespace, out->pod };
+	const char *name = annotations ? container_name(annotations) : NULL;
+
+	memset(out, 0, sizeof(*out));
+	if (!name)
+		return false;
+	snprintf(out->container, sizeof(out->container), "%s", name);
+	for (size_t i = 0; i < 2; i++) {
+		const char *v = string_annotation(annotations, keys[i][0]);
+
+		if (!v)
+			v = string_annotation(annotations, keys[i][1]);
+		snprintf(dst[i], MG_KUBE_NAME_LEN, "%s", v ? v : "");
+	}
+	return true;
 }
 
 static void apply(struct mg_policy_spec *s, enum mg_knob id, const struct knob_value *kv)
@@ -423,10 +463,7 @@ int mg_policy_parse(json_object *annotations, struct mg_policy_spec *spec, struc
 		spec->sandbox = true;
 		return 0;
 	}
-	/* CRI-O names the container one way, containerd another. */
-	container = string_annotation(annotations, "io.kubernetes.container.name");
-	if (!container)
-		container = string_annotation(annotations, "io.kubernetes.cri.container-name");
+	container = container_name(annotations);
 
 	json_object_object_foreach(annotations, key, val)
 	{
@@ -483,8 +520,11 @@ int mg_policy_parse(json_object *annotations, struct mg_policy_spec *spec, struc
 	for (id = 0; id < MG_KNOB_COUNT; id++) {
 		const struct knob_value *kv = mine[id].set ? &mine[id] : &base[id];
 
-		if (kv->set)
-			apply(&s, id, kv);
+		if (!kv->set)
+			continue;
+		apply(&s, id, kv);
+		if (container && kv == &base[id])
+			s.podwide |= MG_KNOB_BIT(id);
 	}
 	*spec = s;
 	return 0;
@@ -545,7 +585,9 @@ void mg_policy_copy_knob(struct mg_policy_spec *dst, const struct mg_policy_spec
 	else if (knob == MG_KNOB_ON_UNSUPPORTED)
 		dst->warn_unsupported = src->warn_unsupported;
 	dst->set = (dst->set & ~bit) | (src->set & bit);
+	dst->podwide = (dst->podwide & ~bit) | (src->podwide & bit);
 	dst->defaulted &= dst->set;
+	dst->podwide &= dst->set;
 	dst->present = dst->set != 0;
 }
 
