@@ -14,14 +14,11 @@ int mg_read_file(const char *path, size_t max, char **buf, struct mg_error *err)
 {
 	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
 	size_t len;
-	int ret;
 
 	if (fd < 0)
 		return mg_fail_errno(err, errno, "cannot open %s", path);
-	ret = mg_read_bounded(fd, max, buf, &len, err);
-	if (ret < 0)
-		mg_error_prefix(err, "%s", path);
-	return ret;
+	/* Messages name the file: "PATH is empty", not stdin's. */
+	return mg_read_bounded_what(fd, max, path, buf, &len, err);
 }
 
 int mg_cgroup2_mount_parse(const char *mountinfo, char *mount, size_t size, struct mg_error *err)

@@ -23,6 +23,9 @@
 #include "mg_policy.h"
 #include "mg_shared.h"
 
+/* Root on the host, or why not: found before confinement, which may hide /proc. */
+static struct mg_error not_root;
+
 enum stage {
 	STAGE_START,
 	STAGE_STOP,
@@ -207,6 +210,11 @@ static int start(const struct mg_state *state, const struct mg_policy_spec *spec
 	uint64_t memory_max = 0;
 	int ret;
 
+	/* A policy to apply, by a runtime that can not: say so, not "cannot open the lock". */
+	if (not_root.msg[0]) {
+		*err = not_root;
+		return -EPERM;
+	}
 	ret = mg_cgroup_of_pid(state->pid, &cg, err);
 	if (ret < 0)
 		return ret;
@@ -296,7 +304,8 @@ static int stop(const struct mg_state *state, struct mg_error *err)
 	struct mg_shared shared __attribute__((cleanup(mg_shared_close))) = MG_SHARED_INIT;
 	int ret;
 
-	if (!mg_shared_exists() && !mg_shared_retired_exist())
+	/* Not root: this runtime's prestart could not have added anything. */
+	if (not_root.msg[0] || (!mg_shared_exists() && !mg_shared_retired_exist()))
 		return 0;
 	ret = mg_shared_lock(&shared, err);
 	if (ret < 0)
@@ -383,6 +392,7 @@ int main(int argc, char **argv)
 	/* Connect to syslog now: once confined, the hook can not open a socket. */
 	openlog("memgate-hook", LOG_PID | LOG_NDELAY, LOG_DAEMON);
 	libbpf_set_print(libbpf_to_syslog);
+	mg_need_root(&not_root);
 	/*
 	 * Before any input is read, so all parsing runs confined.  Confinement is
 	 * defence in depth: failing it must not block a container (a kernel

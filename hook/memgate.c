@@ -6,7 +6,9 @@
  *   memgate events [--follow] [--json]
  *   memgate probe [--json] [--verbose]
  *   memgate gc [--all]
- *   memgate validate [--memory-max SIZE] [--config FILE] [--admin-config FILE] [KEY=VALUE...]
+ *   memgate validate [--memory-max SIZE] [--container-name NAME] [--config FILE]
+ *                    [--admin-config FILE] [KEY=VALUE...]
+ *   memgate help [COMMAND], memgate COMMAND --help, memgate --version
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -26,6 +28,7 @@
 #include "mg_policy.h"
 #include "mg_probe.h"
 #include "mg_shared.h"
+#include "version.h"
 
 #define STATUS_SCHEMA 2
 
@@ -224,6 +227,8 @@ static int cmd_status(int argc, char **argv, struct mg_error *err)
 	ret = check_flags(argc, argv, known, err);
 	if (ret < 0)
 		return ret;
+	if (has_flag(argc, argv, "--json") && has_flag(argc, argv, "--prometheus"))
+		return mg_fail(err, EINVAL, "--json and --prometheus exclude each other: give one");
 	ret = open_shared(&s, &none, err);
 	if (ret < 0)
 		return ret;
@@ -448,27 +453,29 @@ static int print_event(void *ctx, void *data, size_t size)
 	return 0;
 }
 
-static int cmd_events(int argc, char **argv, struct mg_error *err)
+/* Sleep up to ms, or less when a signal stops following. */
+static void nap(int ms)
 {
-	static const char *const known[] = { "--follow", "--json", NULL };
+	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L };
+
+	nanosleep(&ts, NULL);
+}
+
+/* Read memgate's ring buffer once, or until memgate unloads when following. */
+static int read_events(bool follow, struct event_ctx *ec, struct mg_error *err)
+{
 	struct mg_shared s __attribute__((cleanup(mg_shared_close))) = MG_SHARED_INIT;
-	struct event_ctx ec = { .json = has_flag(argc, argv, "--json") };
 	struct ring_buffer *rb;
 	int ret;
 
-	ret = check_flags(argc, argv, known, err);
-	if (ret < 0)
-		return ret;
 	ret = mg_shared_open(&s, false, err);
 	if (ret < 0)
 		return ret;
-	ec.names = s.names;
-	rb = ring_buffer__new(s.events, print_event, &ec, NULL);
+	ec->names = s.names;
+	rb = ring_buffer__new(s.events, print_event, ec, NULL);
 	if (!rb)
 		return mg_fail_errno(err, errno, "cannot read %s/maps/events", MG_PIN_DIR);
-	signal(SIGINT, on_signal);
-	signal(SIGTERM, on_signal);
-	if (!has_flag(argc, argv, "--follow")) {
+	if (!follow) {
 		ring_buffer__consume(rb);
 	} else {
 		while (!stop_following && mg_shared_exists()) {
@@ -478,6 +485,39 @@ static int cmd_events(int argc, char **argv, struct mg_error *err)
 		}
 	}
 	ring_buffer__free(rb);
+	return 0;
+}
+
+static int cmd_events(int argc, char **argv, struct mg_error *err)
+{
+	static const char *const known[] = { "--follow", "--json", NULL };
+	struct event_ctx ec = { .json = has_flag(argc, argv, "--json") };
+	bool follow = has_flag(argc, argv, "--follow"), said = false;
+	int ret;
+
+	ret = check_flags(argc, argv, known, err);
+	if (ret < 0)
+		return ret;
+	if (!follow)
+		return read_events(false, &ec, err);
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	/* A service from boot: wait for memgate to load, and again after it unloads. */
+	while (!stop_following) {
+		if (!mg_shared_exists()) {
+			if (!said)
+				fprintf(stderr, "memgate events: waiting for memgate to load (the first "
+						"container under policy)\n");
+			said = true;
+			nap(500);
+			continue;
+		}
+		said = false;
+		ret = read_events(true, &ec, err);
+		if (ret < 0 && ret != -ENOENT)
+			return ret;
+		*err = (struct mg_error){};
+	}
 	return 0;
 }
 
@@ -649,6 +689,11 @@ static int read_config(const char *path, bool force_admin, json_object *annotati
 	char what[4200];
 	int ret;
 
+	/* An admin file, named as one: the hook's own reader and its messages. */
+	if (force_admin) {
+		*admin = true;
+		return mg_config_read(path, cfg, err);
+	}
 	ret = mg_read_file(path, MG_SPEC_MAX, &buf, err);
 	if (ret < 0)
 		return ret;
@@ -665,11 +710,65 @@ static int read_config(const char *path, bool force_admin, json_object *annotati
 		return 0;
 	}
 	*admin = true;
+	if (strlen(buf) > MG_CONFIG_MAX)
+		return mg_fail(err, EFBIG, "admin configuration %s exceeds %d bytes", path,
+			       MG_CONFIG_MAX);
 	return mg_config_parse(buf, strlen(buf), path, cfg, err);
+}
+
+/* The knob a key names, whatever its case or prefix ("commit-limit", "MEMGATE.IO/mode.web"). */
+static const char *knob_of(const char *key)
+{
+	const size_t plen = strlen(MG_ANNOTATION_PREFIX);
+	const char *knob = strncasecmp(key, MG_ANNOTATION_PREFIX, plen) ? key : key + plen;
+	size_t len = strcspn(knob, ".");
+
+	for (int k = 0; k < MG_KNOB_COUNT; k++)
+		if (strlen(mg_knob_name(k)) == len && !strncasecmp(knob, mg_knob_name(k), len))
+			return mg_knob_name(k);
+	return NULL;
+}
+
+/*
+ * KEY=VALUE on the command line that the hook would ignore, but that was
+ * surely meant for memgate: no prefix or a prefix in capitals.
+ */
+static int check_prefix(const char *arg, size_t key_len, struct mg_error *err)
+{
+	const size_t plen = strlen(MG_ANNOTATION_PREFIX);
+	char *key = strndupa(arg, key_len);
+	const char *knob = knob_of(key), *rest;
+
+	if (!strncmp(key, MG_ANNOTATION_PREFIX, plen))
+		return 0;
+	if (!strncasecmp(key, MG_ANNOTATION_PREFIX, plen))
+		return mg_fail(err, EINVAL,
+			       "'%s': annotation keys are case-sensitive, and the hook ignores this "
+			       "one; did you mean " MG_ANNOTATION_PREFIX "%s%s?",
+			       arg, key + plen, arg + key_len);
+	if (!knob || strchr(key, '/'))
+		return 0;
+	rest = key + strcspn(key, ".");
+	return mg_fail(err, EINVAL,
+		       "'%s': no " MG_ANNOTATION_PREFIX " prefix, so the hook would ignore it; did "
+		       "you mean " MG_ANNOTATION_PREFIX "%s%s%s?",
+		       arg, knob, rest, arg + key_len);
+}
+
+static bool has_percent(const struct mg_policy_spec *spec)
+{
+	for (int k = 0; k < MG_KNOB_COUNT; k++) {
+		const struct mg_size *size = mg_policy_size(spec, k);
+
+		if (size && size->kind == MG_SIZE_PERCENT)
+			return true;
+	}
+	return false;
 }
 
 static int cmd_validate(int argc, char **argv, struct mg_error *err)
 {
+	const char *name = NULL;
 	_cleanup_json_ json_object *annotations = NULL;
 	struct mg_policy_bytes bytes;
 	struct mg_policy_spec spec;
@@ -694,23 +793,35 @@ static int cmd_validate(int argc, char **argv, struct mg_error *err)
 			bool force = !strcmp(argv[i], "--admin-config"), got_admin = false;
 
 			if (admin && force)
-				return mg_fail(err, EINVAL, "validate: more than one admin configuration");
+				return mg_fail(err, EINVAL, "more than one admin configuration");
 			ret = read_config(argv[i + 1], force, annotations, &cfg, &got_admin, err);
 			if (ret < 0)
 				return ret;
 			admin |= got_admin;
 			container |= !got_admin;
 			i++;
+		} else if (!strcmp(argv[i], "--container-name") && i + 1 < argc) {
+			name = argv[++i];
 		} else if ((eq = strchr(argv[i], '=')) && eq != argv[i]) {
+			ret = check_prefix(argv[i], eq - argv[i], err);
+			if (ret < 0)
+				return ret;
 			json_object_object_add(annotations, strndupa(argv[i], eq - argv[i]),
 					       json_object_new_string(eq + 1));
 			container = true;
 		} else {
 			return mg_fail(err, EINVAL,
-				       "validate: unexpected '%s' (expected KEY=VALUE, --config FILE, "
-				       "--admin-config FILE or --memory-max SIZE)",
+				       "unexpected '%s' (expected KEY=VALUE, --config FILE, "
+				       "--admin-config FILE, --memory-max SIZE or --container-name "
+				       "NAME)",
 				       argv[i]);
 		}
+	}
+	/* The name CRI-O and Kubernetes give; it picks memgate.io/KNOB.NAME overrides. */
+	if (name) {
+		json_object_object_add(annotations, "io.kubernetes.container.name",
+				       json_object_new_string(name));
+		json_object_object_del(annotations, "io.kubernetes.cri.container-name");
 	}
 	/* Without an admin file named, check what the hook would read. */
 	if (!admin) {
@@ -741,6 +852,12 @@ static int cmd_validate(int argc, char **argv, struct mg_error *err)
 		return 0;
 	}
 	ret = mg_config_resolve(&cfg, &spec, memory_max, &bytes, err);
+	if (ret == -EINVAL && !memory_max && has_percent(&spec)) {
+		size_t n = strlen(err->msg);
+
+		snprintf(err->msg + n, sizeof(err->msg) - n,
+			 "; give the container's limit with --memory-max SIZE");
+	}
 	if (ret < 0)
 		return ret;
 	/* The policy that will apply: a mode the admin's bounds hold, monitor's sizes of 0. */
@@ -759,41 +876,124 @@ static int cmd_validate(int argc, char **argv, struct mg_error *err)
 	return 0;
 }
 
+static int cmd_help(int argc, char **argv, struct mg_error *err);
+
+static const struct command {
+	const char *name;
+	int (*fn)(int, char **, struct mg_error *);
+	bool root; /* reads or changes memgate's state, or loads BPF */
+	const char *synopsis;
+	const char *help;
+} commands[] = {
+	{ "status", cmd_status, true, "[--json | --prometheus]",
+	  "Every container under policy: mode, committed memory, commit limit, decisions,\n"
+	  "the last denial, peak memory, OOM kills and reclaim.\n"
+	  "  --json        the same as one JSON document (schema in memgate(8))\n"
+	  "  --prometheus  the same as Prometheus text metrics\n" },
+	{ "events", cmd_events, true, "[--follow] [--json]",
+	  "Denials, audited decisions and OOM kills from memgate's ring buffer.\n"
+	  "  --follow  keep reading until SIGINT or SIGTERM; waits while memgate is not\n"
+	  "            loaded, so it can run as a service from boot\n"
+	  "  --json    one JSON object a line\n" },
+	{ "probe", cmd_probe, true, "[--json] [--verbose]",
+	  "What this kernel lets memgate do: first one verdict per knob and mode, then\n"
+	  "each mechanism (loads, attaches, fires) and what it is for.\n"
+	  "  --json     the same as one JSON document\n"
+	  "  --verbose  libbpf's and the verifier's reasons for what failed\n" },
+	{ "gc", cmd_gc, true, "[--all]",
+	  "Remove the policy of containers whose cgroup is gone (a poststop that never\n"
+	  "ran), and unload memgate when no container is left.\n"
+	  "  --all  remove everything under /sys/fs/bpf/memgate, running containers' policy\n"
+	  "         included\n" },
+	{ "validate", cmd_validate, false,
+	  "[--memory-max SIZE] [--container-name NAME] [--config FILE]\n"
+	  "                        [--admin-config FILE] [KEY=VALUE...]",
+	  "Check annotations with the hook's own parser, and print the policy that will\n"
+	  "apply, the admin configuration included. Needs no root and no BPF.\n"
+	  "  KEY=VALUE             an annotation, e.g. memgate.io/commit-limit=1Gi\n"
+	  "  --memory-max SIZE     the container's memory limit, for percentages\n"
+	  "  --container-name NAME the container's name in its pod, for\n"
+	  "                        memgate.io/KNOB.NAME overrides\n"
+	  "  --config FILE         a bundle's config.json, or an admin configuration\n"
+	  "  --admin-config FILE   the admin configuration to use instead of\n"
+	  "                        /etc/memgate/memgate.json ($MEMGATE_CONFIG)\n" },
+	{ "help", cmd_help, false, "[COMMAND]", "This help, or one command's.\n" },
+};
+
+#define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
+
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: memgate status [--json | --prometheus]\n"
-		   "       memgate events [--follow] [--json]\n"
-		   "       memgate probe [--json] [--verbose]\n"
-		   "       memgate gc [--all]\n"
-		   "       memgate validate [--memory-max SIZE] [--config FILE] [--admin-config FILE]\n"
-		   "                        [KEY=VALUE...]\n");
+	fprintf(f, "memgate %s: per-container memory policy, enforced by BPF\n\n", MG_VERSION);
+	for (size_t i = 0; i < N_COMMANDS; i++)
+		fprintf(f, "%s memgate %s %s\n", i ? "      " : "usage:", commands[i].name,
+			commands[i].synopsis);
+	fprintf(f, "       memgate --version\n\n"
+		   "Every command but validate and help needs root. memgate COMMAND --help, or\n"
+		   "memgate(8), says more. Exit status: 0 done, 1 failed (a bad option included),\n"
+		   "2 no command or an unknown one.\n");
+}
+
+static void command_help(const struct command *c)
+{
+	printf("usage: memgate %s %s\n\n%s", c->name, c->synopsis, c->help);
+	if (c->root)
+		printf("Needs root.\n");
+}
+
+static const struct command *find_command(const char *name)
+{
+	for (size_t i = 0; i < N_COMMANDS; i++)
+		if (!strcmp(name, commands[i].name))
+			return &commands[i];
+	return NULL;
+}
+
+static int cmd_help(int argc, char **argv, struct mg_error *err)
+{
+	const struct command *c;
+
+	if (argc < 3) {
+		usage(stdout);
+		return 0;
+	}
+	c = find_command(!strcmp(argv[2], "--help") || !strcmp(argv[2], "-h") ? "help" : argv[2]);
+	if (!c || argc > 3)
+		return mg_fail(err, EINVAL, "unknown command '%s' (expected status, events, probe, "
+					    "gc, validate or help)",
+			       argv[2]);
+	command_help(c);
+	return 0;
 }
 
 int main(int argc, char **argv)
 {
-	static const struct {
-		const char *name;
-		int (*fn)(int, char **, struct mg_error *);
-	} commands[] = {
-		{ "status", cmd_status }, { "events", cmd_events },	{ "probe", cmd_probe },
-		{ "gc", cmd_gc },	  { "validate", cmd_validate },
-	};
+	const struct command *c;
 	struct mg_error err = {};
 
 	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
 		usage(argc < 2 ? stderr : stdout);
 		return argc < 2 ? 2 : 0;
 	}
-	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
-		if (strcmp(argv[1], commands[i].name))
-			continue;
-		if (commands[i].fn(argc, argv, &err) < 0) {
-			fprintf(stderr, "memgate %s: %s\n", argv[1], err.msg);
-			return 1;
-		}
+	if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-V")) {
+		printf("memgate %s\n", MG_VERSION);
 		return 0;
 	}
-	fprintf(stderr, "memgate: unknown command '%s' (expected status, events, probe, gc or validate)\n",
-		argv[1]);
-	return 2;
+	c = find_command(argv[1]);
+	if (!c) {
+		fprintf(stderr, "memgate: unknown command '%s' (expected status, events, probe, gc, "
+				"validate or help; memgate --help lists them)\n",
+			argv[1]);
+		return 2;
+	}
+	for (int i = 2; i < argc && c->fn != cmd_help; i++)
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			command_help(c);
+			return 0;
+		}
+	if ((c->root && mg_need_root(&err) < 0) || c->fn(argc, argv, &err) < 0) {
+		fprintf(stderr, "memgate %s: %s\n", argv[1], err.msg);
+		return c->fn == cmd_help ? 2 : 1;
+	}
+	return 0;
 }

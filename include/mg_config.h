@@ -42,6 +42,9 @@ int mg_config_parse(const char *buf, size_t len, const char *path, struct mg_con
 /* Read and parse path; a missing file is no configuration, not an error. */
 int mg_config_load(const char *path, struct mg_config *cfg, struct mg_error *err);
 
+/* The same reader for a file that must exist (memgate validate --admin-config). */
+int mg_config_read(const char *path, struct mg_config *cfg, struct mg_error *err);
+
 /* Fill every knob spec does not set from the defaults; sandboxes get none. */
 void mg_config_defaults(const struct mg_config *cfg, struct mg_policy_spec *spec);
 

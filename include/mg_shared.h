@@ -52,6 +52,12 @@ struct mg_support {
 	char why_not_fork[256];
 };
 
+/*
+ * 0 when this process is root on the host; otherwise "needs root ...",
+ * saying why (another uid, or uid 0 of a user namespace: a rootless runtime).
+ */
+int mg_need_root(struct mg_error *err);
+
 int mg_shared_lock(struct mg_shared *s, struct mg_error *err);
 
 /* Open the pinned maps; load and pin everything first when create is set. */

@@ -163,7 +163,7 @@ int mg_config_parse(const char *buf, size_t len, const char *path, struct mg_con
 	return 0;
 }
 
-int mg_config_load(const char *path, struct mg_config *cfg, struct mg_error *err)
+static int load(const char *path, bool missing_ok, struct mg_config *cfg, struct mg_error *err)
 {
 	_cleanup_free_ char *what = NULL;
 	_cleanup_free_ char *buf = NULL;
@@ -174,7 +174,7 @@ int mg_config_load(const char *path, struct mg_config *cfg, struct mg_error *err
 	memset(cfg, 0, sizeof(*cfg));
 	snprintf(cfg->path, sizeof(cfg->path), "%s", path);
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0 && errno == ENOENT)
+	if (fd < 0 && errno == ENOENT && missing_ok)
 		return 0;
 	if (fd < 0)
 		return mg_fail_errno(err, errno, WHAT ": cannot open", path);
@@ -186,6 +186,16 @@ int mg_config_load(const char *path, struct mg_config *cfg, struct mg_error *err
 	if (ret < 0)
 		return ret;
 	return mg_config_parse(buf, len, path, cfg, err);
+}
+
+int mg_config_load(const char *path, struct mg_config *cfg, struct mg_error *err)
+{
+	return load(path, true, cfg, err);
+}
+
+int mg_config_read(const char *path, struct mg_config *cfg, struct mg_error *err)
+{
+	return load(path, false, cfg, err);
 }
 
 void mg_config_defaults(const struct mg_config *cfg, struct mg_policy_spec *spec)
