@@ -149,3 +149,33 @@ state() {
 	run --separate-stderr "$MEMGATE" events
 	[ "$status" -eq 1 ]
 }
+
+# The build host refuses trampolines (lockdown) but runs tp_btf programs.
+@test "probe: one verdict per knob and mode first, then the mechanisms with what each is for" {
+	run --separate-stderr "$MEMGATE" probe
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	[ "${lines[1]}" = "KNOB OR MODE   HERE HOW, OR WHY NOT" ]
+	[[ "${lines[2]}" == "commit-limit   no   fmod_ret: load failed: Operation not permitted"* ]]
+	[ "${lines[3]}" = "pressure-gate  no   as commit-limit" ]
+	[[ "${lines[4]}" == "fork-gate      no   "* ]]
+	[[ "${lines[5]}" == "audit          no   "* ]]
+	[[ "${lines[6]}" == "monitor        yes  tp_btf programs, no trampoline: "* ]]
+	[[ "${lines[7]}" == "MECHANISM   TARGET "*" FOR" ]]
+	[[ "$output" == *$'\n'"fmod_ret    security_vm_enough_memory_mm   no     no       no     commit-limit and pressure-gate: "*$'\n'"  why not: load failed: Operation not permitted"* ]]
+	run "$MEMGATE" probe --json
+	jq -e '[.verdicts[] | "\(.name)=\(.available)"] == ["commit-limit=false", "pressure-gate=false", "fork-gate=false", "audit=false", "monitor=true"]' <<<"$output"
+}
+
+@test "probe --verbose: libbpf's reasons under each failure, not its debug log" {
+	run --separate-stderr "$MEMGATE" probe --verbose
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	[ "${#lines[@]}" -lt 80 ]
+	[[ "$output" == *$'\n'"  why not: load failed: Operation not permitted"*$'\n'"    libbpf: prog 'probe_fmod_ret': BPF program load failed: Operation not permitted"$'\n'* ]]
+	[[ "$output" != *"relo #"* && "$output" != *"ulimit"* ]]
+	run "$MEMGATE" probe --json --verbose
+	jq -e '.mechanisms[] | select(.name == "fmod_ret") | .libbpf | test("BPF program load failed")' <<<"$output"
+}
