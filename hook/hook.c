@@ -207,6 +207,7 @@ static int start(const struct mg_state *state, const struct mg_policy_spec *spec
 	struct mg_policy policy;
 	struct mg_cgroup cg;
 	struct dropped dropped = {};
+	struct mg_policy_spec s = *spec;
 	uint64_t memory_max = 0;
 	int ret;
 
@@ -228,12 +229,26 @@ static int start(const struct mg_state *state, const struct mg_policy_spec *spec
 		ret = mg_cgroup_memory_max(&cg, &memory_max, err);
 		if (ret < 0 && spec->mode == MG_MODE_MONITOR) {
 			*err = (struct mg_error){};
+		} else if (ret < 0 && spec->warn_unsupported) {
+			/* No memory controller (a cgroup v1 memory hierarchy): the gates can not measure. */
+			static const struct mg_policy_spec none;
+			static const enum mg_knob gates[] = { MG_KNOB_PRESSURE_GATE, MG_KNOB_FORK_GATE };
+
+			for (size_t i = 0; i < 2; i++) {
+				if (!(s.set & MG_KNOB_BIT(gates[i])))
+					continue;
+				mg_policy_copy_knob(&s, &none, gates[i]);
+				dropped.knob[dropped.n] = mg_knob_name(gates[i]);
+				snprintf(dropped.why[dropped.n++], sizeof(dropped.why[0]),
+					 "the container's cgroup has no memory controller (%.200s)", err->msg);
+			}
+			*err = (struct mg_error){};
 		} else if (ret < 0) {
 			mg_error_prefix(err, "the memory controller is not enabled for the container's cgroup");
 			return ret;
 		}
 	}
-	ret = mg_config_resolve(cfg, spec, memory_max, &bytes, err);
+	ret = mg_config_resolve(cfg, &s, memory_max, &bytes, err);
 	if (ret < 0)
 		return ret;
 	/* Monitor mode records only (no knob applies, the sizes are 0): no trampoline. */
