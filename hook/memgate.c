@@ -514,8 +514,11 @@ static int cmd_events(int argc, char **argv, struct mg_error *err)
 		}
 		said = false;
 		ret = read_events(true, &ec, err);
-		if (ret < 0 && ret != -ENOENT)
-			return ret;
+		/* Caught mid-load or mid-unload, or another layout's tree: say it, wait, retry. */
+		if (ret < 0) {
+			fprintf(stderr, "memgate events: %s; retrying\n", err->msg);
+			nap(1000);
+		}
 		*err = (struct mg_error){};
 	}
 	return 0;
