@@ -3,7 +3,7 @@
 # make            build BPF objects, skeletons, memgate-hook and memgate into build/
 # make check      unit tests on the host, then the bats suites inside the VM
 # make demo       a runc container under memgate policy, inside the VM
-# make bench      allocation-latency ratios, inside the VM
+# make bench      instructions per operation (and time ratios) on 6.1 and 7, in VMs
 # make install    DESTDIR=... PREFIX=/usr (man pages need scdoc); make uninstall undoes it
 # make unit-asan  the unit tests built with ASan and UBSan (clang), in $(BUILD)/asan
 # make fuzz       each libFuzzer target for FUZZ_SECONDS; make fuzz-corpus replays the seeds
@@ -37,7 +37,7 @@ LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 UNIT_BINS := $(UNIT_SRCS:test/unit/%.c=$(BUILD)/test/%)
 BPF_OBJ := $(BUILD)/memgate.bpf.o
 SKEL := $(BUILD)/memgate.skel.h
-HELPERS := $(BUILD)/test/alloc
+HELPERS := $(BUILD)/test/alloc $(BUILD)/test/roads
 
 all: $(BUILD)/memgate-hook $(BUILD)/memgate $(BUILD)/memgate.json $(BUILD)/memgate-always.json \
 	$(UNIT_BINS) $(HELPERS)
@@ -55,10 +55,15 @@ $(BUILD)/%.o: %.c include/*.h bpf/*.h $(SKEL) $(BUILD)/probe.skel.h $(BUILD)/mon
 
 # The hook confines itself with seccomp (hook/confine.c); test_confine checks the filter.
 HOOK_SRCS += hook/confine.c
-$(BUILD)/memgate-hook $(BUILD)/test/test_confine $(BUILD)/asan/test/test_confine: LDLIBS += -lseccomp
+CLI_SRCS += hook/confine.c
+$(BUILD)/memgate-hook $(BUILD)/memgate $(BUILD)/test/test_confine $(BUILD)/asan/test/test_confine: LDLIBS += -lseccomp
 $(BUILD)/test/test_confine: $(BUILD)/hook/confine.o
 $(BUILD)/asan/test/test_confine: hook/confine.c
-all: $(BUILD)/test/deny-seccomp
+all: $(BUILD)/test/deny-seccomp $(BUILD)/test/confined
+
+$(BUILD)/test/confined: test/progs/confined.c $(BUILD)/hook/confine.o $(BUILD)/lib/error.o
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $^ -lseccomp -o $@
 
 $(BUILD)/test/deny-seccomp: test/progs/deny-seccomp.c
 	@mkdir -p $(@D)
@@ -129,6 +134,12 @@ $(BUILD)/%.json: oci/%.json.in $(BUILD)/prefix
 	@mkdir -p $(@D)
 	sed 's|@HOOK_PATH@|$(PREFIX)/libexec/oci/hooks.d/memgate-hook|' $< > $@
 
+# The cold-start option's unit names memgate's installed path.
+$(BUILD)/memgate-preload.service: deploy/systemd/memgate-preload.service.in $(BUILD)/prefix
+	@mkdir -p $(@D)
+	sed 's|@BIN_PATH@|$(PREFIX)/bin/memgate|' $< > $@
+all: $(BUILD)/memgate-preload.service
+
 MAN5 := memgate-annotations.5 memgate.json.5
 MAN8 := memgate.8 memgate-hook.8
 MAN_PAGES := $(addprefix $(BUILD)/man/,$(MAN5) $(MAN8))
@@ -146,6 +157,27 @@ $(BUILD)/test/test_%: test/unit/test_%.c test/unit/unit.h $(LIB_OBJS) $(BUILD)/h
 $(BUILD)/test/alloc: test/progs/alloc.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -static -pthread $< -o $@
+
+$(BUILD)/test/roads: test/progs/roads.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -static $< -o $@
+
+# make bench: the instruction counter (a QEMU TCG plugin, host side) and the
+# floor, empty programs on memgate's attach points with their loader (guest).
+BENCH_TOOLS := $(BUILD)/icount.so $(BUILD)/test/floor $(BUILD)/test/floor.bpf.o
+all: $(BENCH_TOOLS)
+
+$(BUILD)/icount.so: test/vm/icount.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -Wno-unused-parameter -shared -fPIC -fvisibility=hidden $< -o $@
+
+$(BUILD)/test/floor.bpf.o: test/progs/floor.bpf.c
+	@mkdir -p $(@D)
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(BUILD)/test/floor: test/progs/floor.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $< -lbpf -o $@
 
 # The unit tests again under ASan and UBSan; any report fails the test binary.
 ASAN_CC ?= clang
@@ -183,6 +215,7 @@ fuzz-corpus: $(FUZZ_BINS)
 # Every file install puts in place; uninstall removes exactly these.
 INSTALLED := $(PREFIX)/bin/memgate $(PREFIX)/libexec/oci/hooks.d/memgate-hook \
 	$(PREFIX)/share/containers/oci/hooks.d/memgate.json $(PREFIX)/share/memgate/memgate-always.json \
+	$(PREFIX)/lib/systemd/system/memgate-preload.service \
 	$(addprefix $(PREFIX)/share/man/man5/,$(MAN5)) $(addprefix $(PREFIX)/share/man/man8/,$(MAN8))
 
 install: all man
@@ -190,6 +223,8 @@ install: all man
 	install -D -m 0755 $(BUILD)/memgate-hook $(DESTDIR)$(PREFIX)/libexec/oci/hooks.d/memgate-hook
 	install -D -m 0644 $(BUILD)/memgate.json $(DESTDIR)$(PREFIX)/share/containers/oci/hooks.d/memgate.json
 	install -D -m 0644 $(BUILD)/memgate-always.json $(DESTDIR)$(PREFIX)/share/memgate/memgate-always.json
+	install -D -m 0644 $(BUILD)/memgate-preload.service \
+		$(DESTDIR)$(PREFIX)/lib/systemd/system/memgate-preload.service
 	install -d $(DESTDIR)$(PREFIX)/share/man/man5 $(DESTDIR)$(PREFIX)/share/man/man8
 	install -m 0644 $(addprefix $(BUILD)/man/,$(MAN5)) $(DESTDIR)$(PREFIX)/share/man/man5/
 	install -m 0644 $(addprefix $(BUILD)/man/,$(MAN8)) $(DESTDIR)$(PREFIX)/share/man/man8/
@@ -213,14 +248,28 @@ demo: deps
 	@$(MAKE) --no-print-directory all
 	@test/vm/run --timeout 300 -- /memgate/test/demo.sh
 
-# BENCH_KERNEL=6.12 or 7 for another kernel; the table is also saved as JSON.
-BENCH_KERNEL ?= 6.1
+# make bench: instructions per operation on each of BENCH_KERNELS, one VM
+# each (-smp 1, -icount, the TCG plugin $(BUILD)/icount.so: test/bench-insns),
+# then the secondary time ratios (test/bench.sh) on each unless BENCH_TIME=0.
+# $(BUILD)/bench.json holds both; the instruction table is printed last.
+BENCH_KERNELS ?= $(or $(BENCH_KERNEL),6.1 7)
+BENCH_TIME ?= 1
+BENCH_REPEATS ?= 3
+BENCH_SCALE ?= 200
 bench: deps
 	@$(MAKE) --no-print-directory all
-	@bash -o pipefail -c 'test/vm/run --kernel $(BENCH_KERNEL) --mem 4096 --timeout 3000 -- \
-		/memgate/test/bench.sh | tee $(BUILD)/bench.log'
-	@sed -n 's/^BENCH-JSON //p' $(BUILD)/bench.log >$(BUILD)/bench.json
-	@echo "make bench: the table is in $(BUILD)/bench.json"
+	@rm -f $(BUILD)/bench.json $(BUILD)/bench-time-*.json
+	@BUILD=$(BUILD) test/bench-insns $(BENCH_KERNELS)
+	@set -e; if [ "$(BENCH_TIME)" != 0 ]; then for k in $(BENCH_KERNELS); do \
+		bash -o pipefail -c "test/vm/run --kernel $$k --mem 4096 --timeout 3000 -- \
+			env REPEATS=$(BENCH_REPEATS) SCALE=$(BENCH_SCALE) /memgate/test/bench.sh | tee $(BUILD)/bench-time-$$k.log"; \
+		sed -n 's/^BENCH-JSON //p' $(BUILD)/bench-time-$$k.log >$(BUILD)/bench-time-$$k.json; \
+	done; fi
+	@jq -s '{instructions: .[0].kernels, time: .[1:]}' $(BUILD)/bench-insns.json \
+		$(patsubst %,$(BUILD)/bench-time-%.json,$(if $(filter 0,$(BENCH_TIME)),,$(BENCH_KERNELS))) \
+		>$(BUILD)/bench.json
+	@BUILD=$(BUILD) test/bench-insns --print
+	@echo "make bench: the tables are in $(BUILD)/bench.json"
 
 format:
 	clang-format -i $(wildcard bpf/*.c bpf/*.h hook/*.c include/*.h oci/*.c lib/*.c test/unit/*.c test/progs/*.c test/fuzz/*.c test/fuzz/*.h)

@@ -359,10 +359,13 @@ static __always_inline int decide_governed(struct mm_struct *mm, long pages,
 #define MG_VM_WRITE 0x2
 #define MG_VM_SHARED 0x8
 #define MG_VM_NORESERVE 0x00200000
+#define MG_SHM_NORESERVE 010000
 
 #if defined(__TARGET_ARCH_x86)
 #define MG_NR_MMAP 9
 #define MG_NR_MPROTECT 10
+#define MG_NR_MREMAP 25
+#define MG_NR_SHMGET 29
 #define MG_NR_PKEY_MPROTECT 329
 
 /* The number of the current syscall; -1 outside one. */
@@ -373,8 +376,9 @@ static __always_inline long syscall_nr(void)
 	return regs ? BPF_CORE_READ(regs, orig_ax) : -1;
 }
 
-/* The first two arguments of the current syscall, when it is one of nr_a, nr_b. */
-static __always_inline bool syscall_args(long nr_a, long nr_b, __u64 *arg0, __u64 *arg1)
+/* The first three arguments of the current syscall, when it is one of nr_a, nr_b. */
+static __always_inline bool syscall_args3(long nr_a, long nr_b, __u64 *arg0, __u64 *arg1,
+					  __u64 *arg2)
 {
 	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
 	long nr;
@@ -386,12 +390,26 @@ static __always_inline bool syscall_args(long nr_a, long nr_b, __u64 *arg0, __u6
 		return false;
 	*arg0 = BPF_CORE_READ(regs, di);
 	*arg1 = BPF_CORE_READ(regs, si);
+	*arg2 = BPF_CORE_READ(regs, dx);
 	return true;
+}
+
+static __always_inline bool syscall_args(long nr_a, long nr_b, __u64 *arg0, __u64 *arg1)
+{
+	__u64 arg2;
+
+	return syscall_args3(nr_a, nr_b, arg0, arg1, &arg2);
 }
 #else
 static __always_inline long syscall_nr(void)
 {
 	return -1;
+}
+
+static __always_inline bool syscall_args3(long nr_a, long nr_b, __u64 *arg0, __u64 *arg1,
+					  __u64 *arg2)
+{
+	return false;
 }
 
 static __always_inline bool syscall_args(long nr_a, long nr_b, __u64 *arg0, __u64 *arg1)
@@ -400,6 +418,8 @@ static __always_inline bool syscall_args(long nr_a, long nr_b, __u64 *arg0, __u6
 }
 #define MG_NR_MMAP -1
 #define MG_NR_MPROTECT -1
+#define MG_NR_MREMAP -1
+#define MG_NR_SHMGET -1
 #define MG_NR_PKEY_MPROTECT -1
 #endif
 
@@ -422,7 +442,8 @@ static __always_inline bool decided_by_lsm(void)
 	if (!lsm_deciders)
 		return false;
 	nr = syscall_nr();
-	return nr == MG_NR_MMAP || nr == MG_NR_MPROTECT || nr == MG_NR_PKEY_MPROTECT;
+	return nr == MG_NR_MMAP || nr == MG_NR_MPROTECT || nr == MG_NR_PKEY_MPROTECT ||
+	       nr == MG_NR_SHMGET;
 }
 
 static __always_inline int decide_charge(struct mm_struct *mm, long pages, bool kfuncs)
@@ -451,25 +472,208 @@ int BPF_PROG(mg_vm_enough_kfunc, struct mm_struct *mm, long pages, int ret)
 }
 
 /*
- * mmap(PROT_WRITE, MAP_PRIVATE): with lsm/ deciders every such mapping, else
- * only the MAP_NORESERVE ones the kernel does not charge.
+ * Shared memory: a shared anonymous mapping (MAP_SHARED of nothing or of
+ * /dev/zero) and a SysV segment are each one shmem inode, which the kernel
+ * charges whole when it creates it (shmem_acct_size) and uncharges when it
+ * evicts it, whoever still maps it.  Such a commitment belongs to no mm's
+ * data_vm, so memgate keeps it in mg_shm, keyed by the inode, in the sum of
+ * the container that created it, from the inode's creation to its free.
+ *
+ * The inode does not exist when the commitment is decided (mmap_file,
+ * shm_alloc): the decision leaves the allowed size in mg_pending under the
+ * thread's id, and the inode's creation in the same syscall, on a tmpfs
+ * superblock, moves it to mg_shm.  Both maps are private to this object
+ * (never pinned, no layout change) and preallocated.
  */
-static __always_inline int decide_mmap(unsigned long prot, unsigned long flags, bool kfuncs,
-				       bool all)
+#define MG_MAP_SHARED_ANON 0x20 /* MAP_ANONYMOUS */
+#define MG_SHM_HUGETLB 04000
+#define MG_TMPFS_MAGIC 0x01021994
+#define MG_DEV_ZERO ((1U << 20) | 5) /* MKDEV(1, 5) */
+#define MG_S_IFMT 00170000
+#define MG_S_IFCHR 0020000
+
+struct mg_pending {
+	__u64 cgroup_id;
+	__s64 pages;
+	__s64 nr; /* the syscall that decided it */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, MG_MAX_PENDING);
+	__type(key, __u32);
+	__type(value, struct mg_pending);
+} mg_pending SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MG_MAX_SHARED);
+	__type(key, __u64);
+	__type(value, struct mg_mm);
+} mg_shm SEC(".maps");
+
+static __always_inline void set_pending(__u64 cgroup_id, __s64 pages, long nr)
+{
+	struct mg_pending p = { .cgroup_id = cgroup_id, .pages = pages, .nr = nr };
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+
+	bpf_map_update_elem(&mg_pending, &tid, &p, BPF_ANY);
+}
+
+static __always_inline bool tmpfs_inode(struct inode *inode)
+{
+	return BPF_CORE_READ(inode, i_sb, s_magic) == MG_TMPFS_MAGIC;
+}
+
+/*
+ * A shmem inode is being created: if this thread's syscall decided a shared
+ * commitment, it is this inode's from now on.  The pages move from the mm's
+ * pending charge (dropped by re-reading the mm) to mg_shm, so the sum holds
+ * them once.  A full mg_shm fails the creation: nothing uncounted is made.
+ */
+static __always_inline int bind_shared(struct inode *inode)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct mm_struct *mm = bpf_get_current_task_btf()->mm;
+	__u64 key = (__u64)inode, mm_key = (__u64)mm;
+	struct mg_pending *pending, p;
+	struct mg_policy *policy;
+	struct mg_stats *stats;
+	struct mg_mm obj, *entry;
+
+	if (!tmpfs_inode(inode))
+		return 0;
+	pending = bpf_map_lookup_elem(&mg_pending, &tid);
+	if (!pending)
+		return 0;
+	p = *pending;
+	bpf_map_delete_elem(&mg_pending, &tid);
+	if (p.nr != syscall_nr() || p.pages <= 0)
+		return 0;
+	stats = bpf_map_lookup_elem(&mg_stats, &p.cgroup_id);
+	if (!stats)
+		return 0;
+	obj.cgroup_id = p.cgroup_id;
+	obj.pages = p.pages;
+	if (bpf_map_update_elem(&mg_shm, &key, &obj, BPF_NOEXIST)) {
+		policy = bpf_map_lookup_elem(&mg_policies, &p.cgroup_id);
+		record(stats, p.cgroup_id, MG_KIND_COMMIT, p.pages, stats->committed_pages,
+		       policy ? policy->commit_limit : 0, false);
+		__sync_fetch_and_add(&stats->commit_denied, 1);
+		return -ENOMEM;
+	}
+	__sync_fetch_and_add(&stats->committed_pages, p.pages);
+	entry = bpf_map_lookup_elem(&mg_mms, &mm_key);
+	if (mm && entry && entry->cgroup_id == p.cgroup_id)
+		set_share(entry, stats, mm_commit_pages(mm));
+	if (stats->committed_pages > stats->committed_peak_pages)
+		stats->committed_peak_pages = stats->committed_pages;
+	return 0;
+}
+
+/* A shmem inode is freed (the last mapping or attachment went): so is its commitment. */
+static __always_inline void release_shared(struct inode *inode)
+{
+	__u64 key = (__u64)inode;
+	struct mg_stats *stats;
+	struct mg_mm *obj;
+
+	if (!tmpfs_inode(inode))
+		return;
+	obj = bpf_map_lookup_elem(&mg_shm, &key);
+	if (!obj)
+		return;
+	stats = bpf_map_lookup_elem(&mg_stats, &obj->cgroup_id);
+	if (stats)
+		__sync_fetch_and_add(&stats->committed_pages, -obj->pages);
+	bpf_map_delete_elem(&mg_shm, &key);
+}
+
+/* Whether mmap(MAP_SHARED) of file creates a shmem object: no file, or /dev/zero. */
+static __always_inline bool shared_anon(struct file *file, unsigned long flags)
+{
+	struct inode *inode;
+
+	if ((flags & MG_MAP_TYPE) == MG_MAP_PRIVATE)
+		return false;
+	if (!file)
+		return true;
+	inode = BPF_CORE_READ(file, f_inode);
+	return inode && (BPF_CORE_READ(inode, i_mode) & MG_S_IFMT) == MG_S_IFCHR &&
+	       BPF_CORE_READ(inode, i_rdev) == MG_DEV_ZERO;
+}
+
+/*
+ * mmap(PROT_WRITE, MAP_PRIVATE): with lsm/ deciders every such mapping, else
+ * only the MAP_NORESERVE ones the kernel does not charge.  A shared
+ * anonymous mapping, whatever its protection: with lsm/ deciders always,
+ * else only with MAP_NORESERVE (the kernel's own charge is decided by
+ * mg_vm_enough); memgate counts it as strict overcommit does, NORESERVE or
+ * not, and keeps it until its shmem inode is freed.
+ */
+static __always_inline int decide_mmap(struct file *file, unsigned long prot,
+				       unsigned long flags, bool kfuncs, bool all)
 {
 	struct mm_struct *mm = bpf_get_current_task_btf()->mm;
+	bool shared = false;
 	struct governed gov;
 	__u64 addr, len;
+	long pages;
+	int verdict;
 
-	if (!(prot & MG_PROT_WRITE) || (flags & MG_MAP_TYPE) != MG_MAP_PRIVATE ||
-	    !(all || (flags & MG_MAP_NORESERVE)))
+	if ((flags & MG_MAP_TYPE) != MG_MAP_PRIVATE) {
+		if (!shared_anon(file, flags))
+			return 0;
+		shared = true;
+	} else if (!(prot & MG_PROT_WRITE) || !(all || (flags & MG_MAP_NORESERVE))) {
 		return 0;
+	}
 	/* One lookup for everyone else, before the syscall's registers are read. */
 	if (!mm || !governed(mm, &gov))
 		return 0;
 	if (!syscall_args(MG_NR_MMAP, MG_NR_MMAP, &addr, &len))
 		return 0;
-	return decide_governed(mm, (len + (1 << page_shift) - 1) >> page_shift, &gov, kfuncs);
+	pages = (len + (1 << page_shift) - 1) >> page_shift;
+	if (!shared || all || (flags & MG_MAP_NORESERVE)) {
+		verdict = decide_governed(mm, pages, &gov, kfuncs);
+		if (verdict)
+			return verdict;
+	}
+	if (shared)
+		set_pending(gov.cgroup_id, pages, MG_NR_MMAP);
+	return 0;
+}
+
+/*
+ * shmget creating a segment (security_shm_alloc runs before its shmem
+ * inode is made; the size is the syscall's second argument).  Counted with
+ * or without SHM_NORESERVE, as strict overcommit does; SHM_HUGETLB
+ * segments come from the hugetlb pool, not from commit.  With lsm/
+ * deciders always decided here, else only SHM_NORESERVE ones (mg_vm_enough
+ * decides the kernel's charge for the others).
+ */
+static __always_inline int decide_shm(bool kfuncs, bool all)
+{
+	struct mm_struct *mm = bpf_get_current_task_btf()->mm;
+	__u64 key, size, shmflg;
+	struct governed gov;
+	long pages;
+	int verdict;
+
+	if (!mm || !governed(mm, &gov))
+		return 0;
+	if (!syscall_args3(MG_NR_SHMGET, MG_NR_SHMGET, &key, &size, &shmflg))
+		return 0;
+	if (shmflg & MG_SHM_HUGETLB)
+		return 0;
+	pages = (size + (1 << page_shift) - 1) >> page_shift;
+	if (all || (shmflg & MG_SHM_NORESERVE)) {
+		verdict = decide_governed(mm, pages, &gov, kfuncs);
+		if (verdict)
+			return verdict;
+	}
+	set_pending(gov.cgroup_id, pages, MG_NR_SHMGET);
+	return 0;
 }
 
 SEC("fmod_ret/security_mmap_file")
@@ -477,7 +681,7 @@ int BPF_PROG(mg_mmap_file, struct file *file, unsigned long prot, unsigned long 
 {
 	if (ret)
 		return ret;
-	return decide_mmap(prot, flags, false, false);
+	return decide_mmap(file, prot, flags, false, false);
 }
 
 SEC("fmod_ret/security_mmap_file")
@@ -486,7 +690,7 @@ int BPF_PROG(mg_mmap_file_kfunc, struct file *file, unsigned long prot, unsigned
 {
 	if (ret)
 		return ret;
-	return decide_mmap(prot, flags, true, false);
+	return decide_mmap(file, prot, flags, true, false);
 }
 
 SEC("lsm/mmap_file")
@@ -495,7 +699,7 @@ int BPF_PROG(mg_mmap_file_lsm, struct file *file, unsigned long reqprot, unsigne
 {
 	if (ret)
 		return ret;
-	return decide_mmap(prot, flags, false, true);
+	return decide_mmap(file, prot, flags, false, true);
 }
 
 SEC("lsm/mmap_file")
@@ -504,7 +708,7 @@ int BPF_PROG(mg_mmap_file_lsm_kfunc, struct file *file, unsigned long reqprot,
 {
 	if (ret)
 		return ret;
-	return decide_mmap(prot, flags, true, true);
+	return decide_mmap(file, prot, flags, true, true);
 }
 
 /*
@@ -573,6 +777,132 @@ int BPF_PROG(mg_mprotect_lsm_kfunc, struct vm_area_struct *vma, unsigned long re
 	if (ret)
 		return ret;
 	return decide_mprotect(vma, prot, true, true);
+}
+
+SEC("fmod_ret/security_shm_alloc")
+int BPF_PROG(mg_shm_alloc, struct kern_ipc_perm *perm, int ret)
+{
+	if (ret)
+		return ret;
+	return decide_shm(false, false);
+}
+
+SEC("fmod_ret/security_shm_alloc")
+int BPF_PROG(mg_shm_alloc_kfunc, struct kern_ipc_perm *perm, int ret)
+{
+	if (ret)
+		return ret;
+	return decide_shm(true, false);
+}
+
+SEC("lsm/shm_alloc_security")
+int BPF_PROG(mg_shm_alloc_lsm, struct kern_ipc_perm *perm, int ret)
+{
+	if (ret)
+		return ret;
+	return decide_shm(false, true);
+}
+
+SEC("lsm/shm_alloc_security")
+int BPF_PROG(mg_shm_alloc_lsm_kfunc, struct kern_ipc_perm *perm, int ret)
+{
+	if (ret)
+		return ret;
+	return decide_shm(true, true);
+}
+
+SEC("fmod_ret/security_inode_alloc")
+int BPF_PROG(mg_inode_alloc, struct inode *inode, int ret)
+{
+	if (ret)
+		return ret;
+	return bind_shared(inode);
+}
+
+SEC("lsm/inode_alloc_security")
+int BPF_PROG(mg_inode_alloc_lsm, struct inode *inode, int ret)
+{
+	if (ret)
+		return ret;
+	return bind_shared(inode);
+}
+
+SEC("fentry/security_inode_free")
+int BPF_PROG(mg_inode_free, struct inode *inode)
+{
+	release_shared(inode);
+	return 0;
+}
+
+SEC("lsm/inode_free_security")
+int BPF_PROG(mg_inode_free_lsm, struct inode *inode)
+{
+	release_shared(inode);
+	return 0;
+}
+
+/*
+ * mremap growth, in place or moved: the kernel charges only a VM_ACCOUNT
+ * VMA's growth, so a MAP_NORESERVE one would grow undecided.  mremap has no
+ * LSM hook of its own, but both of its ways to grow ask get_unmapped_area
+ * for the new range first (vma_expandable in place, the new address when it
+ * moves), which calls security_mmap_addr: the growth, new_len - old_len
+ * from the syscall's arguments, is decided there, before anything moves.
+ * The VMA is not known at that hook, so every growth is decided, whatever
+ * the mapping: a read-only or shared one near the limit is refused too.
+ */
+static __always_inline int decide_mremap(bool kfuncs)
+{
+	struct mm_struct *mm;
+	__u64 addr, old_len, new_len;
+	__u64 page = 1ULL << page_shift;
+	struct governed gov;
+
+	if (syscall_nr() != MG_NR_MREMAP)
+		return 0;
+	mm = bpf_get_current_task_btf()->mm;
+	if (!mm || !governed(mm, &gov))
+		return 0;
+	if (!syscall_args3(MG_NR_MREMAP, MG_NR_MREMAP, &addr, &old_len, &new_len))
+		return 0;
+	old_len = (old_len + page - 1) & ~(page - 1);
+	new_len = (new_len + page - 1) & ~(page - 1);
+	/* old_len 0 duplicates a shared mapping: no new commit. */
+	if (!old_len || new_len <= old_len)
+		return 0;
+	return decide_governed(mm, (new_len - old_len) >> page_shift, &gov, kfuncs);
+}
+
+SEC("fmod_ret/security_mmap_addr")
+int BPF_PROG(mg_mmap_addr, unsigned long addr, int ret)
+{
+	if (ret)
+		return ret;
+	return decide_mremap(false);
+}
+
+SEC("fmod_ret/security_mmap_addr")
+int BPF_PROG(mg_mmap_addr_kfunc, unsigned long addr, int ret)
+{
+	if (ret)
+		return ret;
+	return decide_mremap(true);
+}
+
+SEC("lsm/mmap_addr")
+int BPF_PROG(mg_mmap_addr_lsm, unsigned long addr, int ret)
+{
+	if (ret)
+		return ret;
+	return decide_mremap(false);
+}
+
+SEC("lsm/mmap_addr")
+int BPF_PROG(mg_mmap_addr_lsm_kfunc, unsigned long addr, int ret)
+{
+	if (ret)
+		return ret;
+	return decide_mremap(true);
 }
 
 /*

@@ -25,6 +25,8 @@
 
 #define MG_MAX_CGROUPS 4096	/* containers under policy at once */
 #define MG_MAX_MMS 32768	/* address spaces tracked for commit accounting */
+#define MG_MAX_SHARED 16384	/* shared memory objects (shmem inodes) counted */
+#define MG_MAX_PENDING 4096	/* threads between a shared decision and its inode */
 #define MG_MAX_CGROUP_LEVEL 16	/* deepest cgroup level searched for a policy */
 #define MG_EVENTS_BYTES (256 * 1024)
 #define MG_ID_LEN 256		/* container ids longer than this are refused */

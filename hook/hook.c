@@ -58,12 +58,12 @@ static int stage_from(int argc, char **argv, const struct mg_state *state, enum 
 static void report(int priority, const char *text)
 {
 	char msg[MG_ERROR_LEN];
-	size_t i;
 
-	/* One line, whatever the state held: a status or bundle path may hold a newline. */
-	for (i = 0; text[i] && i + 1 < sizeof(msg); i++)
-		msg[i] = ((unsigned char)text[i] < 0x20 || text[i] == 0x7f) ? '?' : text[i];
-	msg[i] = '\0';
+	/*
+	 * One line, nothing raw, whatever the state held: a container id, status
+	 * or bundle path may hold a newline or a terminal escape.
+	 */
+	mg_escape(msg, sizeof(msg), text, strlen(text), MG_ESCAPE_TEXT);
 	/* crun drops hook stderr unless asked: syslog keeps the reason too (opened in main). */
 	fprintf(stderr, "memgate-hook: %s%s\n", priority == LOG_WARNING ? "warning: " : "", msg);
 	syslog(priority, "%s", msg);
@@ -413,7 +413,7 @@ int main(int argc, char **argv)
 	 * defence in depth: failing it must not block a container (a kernel
 	 * without seccomp, or a runtime's own filter refusing seccomp()), so warn.
 	 */
-	if (mg_confine(&err) < 0) {
+	if (mg_confine_hook(NULL, &err) < 0) {
 		mg_error_prefix(&err, "running unconfined");
 		report(LOG_WARNING, err.msg);
 		err = (struct mg_error){};

@@ -24,6 +24,7 @@
 #include "mg_cgroup.h"
 #include "mg_cleanup.h"
 #include "mg_config.h"
+#include "mg_confine.h"
 #include "mg_oci.h"
 #include "mg_policy.h"
 #include "mg_probe.h"
@@ -115,6 +116,35 @@ struct entry {
 	struct mg_cgroup_memory memory; /* memory.peak and memory.events, read now */
 };
 
+/* A process name from the kernel, as a tenant set it: escaped (comm need not end in NUL). */
+#define COMM_LEN sizeof(((struct mg_denial *)0)->comm)
+#define COMM_TEXT (COMM_LEN * 5 + 1)
+static const char *comm_text(const char *comm, char buf[COMM_TEXT])
+{
+	mg_escape(buf, COMM_TEXT, comm, strnlen(comm, COMM_LEN), MG_ESCAPE_C);
+	return buf;
+}
+
+/* A container id, escaped for a terminal or, prometheus, for a label value. */
+#define ID_TEXT (MG_ID_LEN * 5 + 1)
+static const char *id_text(const char *id, bool prometheus, char buf[ID_TEXT])
+{
+	mg_escape(buf, ID_TEXT, id, strnlen(id, MG_ID_LEN),
+		  prometheus ? MG_ESCAPE_PROMETHEUS : MG_ESCAPE_C);
+	return buf;
+}
+
+/* The id's escaped head for the status table's column: escapes are never cut. */
+#define ID_COLUMN 24
+static const char *id_column(const char *id, char buf[ID_COLUMN + 1])
+{
+	size_t len = strnlen(id, MG_ID_LEN);
+
+	while (mg_escape(buf, ID_COLUMN + 1, id, len, MG_ESCAPE_C) > ID_COLUMN)
+		len--;
+	return buf;
+}
+
 /* Every container under policy, joined across the containers, policies and stats maps. */
 static int collect(const struct mg_shared *s, struct entry **out, size_t *count)
 {
@@ -162,7 +192,7 @@ static double seconds_ago(uint64_t boot_ns)
 static void print_monitor(const struct entry *e)
 {
 	const struct mg_denial *k = &e->stats.last_oom_kill;
-	char peak[MG_SIZE_TEXT_LEN];
+	char peak[MG_SIZE_TEXT_LEN], comm[COMM_TEXT];
 
 	if (e->memory.has_peak)
 		mg_format_size(e->memory.peak_bytes, peak);
@@ -175,7 +205,7 @@ static void print_monitor(const struct entry *e)
 		printf(" (memory.events oom_kill %" PRIu64 ")", e->memory.oom_kills);
 	printf("\n");
 	if (k->kind)
-		printf("  last oom kill: pid %u (%.16s) %.0fs ago\n", k->pid, k->comm,
+		printf("  last oom kill: pid %u (%s) %.0fs ago\n", k->pid, comm_text(k->comm, comm),
 		       seconds_ago(k->timestamp_ns));
 }
 
@@ -245,6 +275,7 @@ static int cmd_status(int argc, char **argv, struct mg_error *err)
 
 		json_object_object_add(root, "schema", json_object_new_int(STATUS_SCHEMA));
 		json_object_object_add(root, "loaded", json_object_new_boolean(!none));
+		json_object_object_add(root, "kept_loaded", json_object_new_boolean(!none && mg_shared_kept()));
 		json_object_object_add(root, "events_dropped", u64(g.events_dropped));
 		json_object_object_add(root, "mms_untracked", u64(g.mms_untracked));
 		json_object_object_add(root, "program_runs_skipped", u64(skipped));
@@ -304,6 +335,7 @@ static int cmd_status(int argc, char **argv, struct mg_error *err)
 	}
 	if (has_flag(argc, argv, "--prometheus")) {
 		long page = sysconf(_SC_PAGESIZE);
+		char id[ID_TEXT];
 
 		printf("# HELP memgate_decisions_total Decisions taken by memgate's programs.\n"
 		       "# TYPE memgate_decisions_total counter\n");
@@ -319,38 +351,38 @@ static int cmd_status(int argc, char **argv, struct mg_error *err)
 			};
 			for (size_t r = 0; r < sizeof(rows) / sizeof(rows[0]); r++)
 				printf("memgate_decisions_total{container=\"%s\",op=\"%s\",decision=\"%s\"} %" PRIu64 "\n",
-				       list[i].id, rows[r].op, rows[r].decision, rows[r].v);
+				       id_text(list[i].id, true, id), rows[r].op, rows[r].decision, rows[r].v);
 		}
 		printf("# HELP memgate_committed_bytes Committed private memory of the container.\n"
 		       "# TYPE memgate_committed_bytes gauge\n");
 		for (size_t i = 0; i < n; i++)
-			printf("memgate_committed_bytes{container=\"%s\"} %" PRId64 "\n", list[i].id,
+			printf("memgate_committed_bytes{container=\"%s\"} %" PRId64 "\n", id_text(list[i].id, true, id),
 			       (int64_t)(list[i].stats.committed_pages * page));
 		printf("# HELP memgate_commit_limit_bytes The container's commit limit (0: none).\n"
 		       "# TYPE memgate_commit_limit_bytes gauge\n");
 		for (size_t i = 0; i < n; i++)
-			printf("memgate_commit_limit_bytes{container=\"%s\"} %" PRIu64 "\n", list[i].id,
+			printf("memgate_commit_limit_bytes{container=\"%s\"} %" PRIu64 "\n", id_text(list[i].id, true, id),
 			       (uint64_t)list[i].policy.commit_limit);
 		printf("# HELP memgate_oom_kills_total Processes of the container the kernel's OOM killer killed.\n"
 		       "# TYPE memgate_oom_kills_total counter\n");
 		for (size_t i = 0; i < n; i++)
-			printf("memgate_oom_kills_total{container=\"%s\"} %" PRIu64 "\n", list[i].id,
+			printf("memgate_oom_kills_total{container=\"%s\"} %" PRIu64 "\n", id_text(list[i].id, true, id),
 			       (uint64_t)list[i].stats.oom_kills);
 		printf("# HELP memgate_reclaim_episodes_total memcg limit reclaim episodes in the container.\n"
 		       "# TYPE memgate_reclaim_episodes_total counter\n");
 		for (size_t i = 0; i < n; i++)
-			printf("memgate_reclaim_episodes_total{container=\"%s\"} %" PRIu64 "\n", list[i].id,
+			printf("memgate_reclaim_episodes_total{container=\"%s\"} %" PRIu64 "\n", id_text(list[i].id, true, id),
 			       (uint64_t)list[i].stats.reclaim_episodes);
 		printf("# HELP memgate_reclaim_seconds_total Time the container's tasks spent in memcg limit reclaim.\n"
 		       "# TYPE memgate_reclaim_seconds_total counter\n");
 		for (size_t i = 0; i < n; i++)
-			printf("memgate_reclaim_seconds_total{container=\"%s\"} %.9f\n", list[i].id,
+			printf("memgate_reclaim_seconds_total{container=\"%s\"} %.9f\n", id_text(list[i].id, true, id),
 			       list[i].stats.reclaim_ns / 1e9);
 		printf("# HELP memgate_memory_peak_bytes The container cgroup's memory.peak.\n"
 		       "# TYPE memgate_memory_peak_bytes gauge\n");
 		for (size_t i = 0; i < n; i++)
 			if (list[i].memory.has_peak)
-				printf("memgate_memory_peak_bytes{container=\"%s\"} %" PRIu64 "\n", list[i].id,
+				printf("memgate_memory_peak_bytes{container=\"%s\"} %" PRIu64 "\n", id_text(list[i].id, true, id),
 				       list[i].memory.peak_bytes);
 		printf("# HELP memgate_events_dropped_total Events lost to a full ring buffer.\n"
 		       "# TYPE memgate_events_dropped_total counter\n"
@@ -366,6 +398,8 @@ static int cmd_status(int argc, char **argv, struct mg_error *err)
 		print_retired(retired, n_retired);
 		return 0;
 	}
+	if (mg_shared_kept())
+		printf("memgate: kept loaded with no policy (memgate preload)\n");
 	printf("%-24s %-8s %12s %12s %10s %10s %10s %8s\n", "CONTAINER", "MODE", "COMMITTED", "LIMIT",
 	       "ALLOWED", "DENIED", "AUDITED", "FORK-DN");
 	for (size_t i = 0; i < n; i++) {
@@ -374,6 +408,7 @@ static int cmd_status(int argc, char **argv, struct mg_error *err)
 		int64_t pages = e->stats.committed_pages;
 		char used[MG_SIZE_TEXT_LEN], limit[MG_SIZE_TEXT_LEN];
 		char asked[MG_SIZE_TEXT_LEN], at[MG_SIZE_TEXT_LEN], of[MG_SIZE_TEXT_LEN];
+		char id[ID_COLUMN + 1], comm[COMM_TEXT];
 
 		/* Sizes as the annotations write them; "-" for no limit. */
 		mg_format_size(pages > 0 ? (uint64_t)pages * sysconf(_SC_PAGESIZE) : 0, used);
@@ -381,13 +416,13 @@ static int cmd_status(int argc, char **argv, struct mg_error *err)
 			mg_format_size(e->policy.commit_limit, limit);
 		else
 			snprintf(limit, sizeof(limit), "-");
-		printf("%-24.24s %-8s %12s %12s %10" PRIu64 " %10" PRIu64 " %10" PRIu64 " %8" PRIu64 "\n",
-		       e->id, mode_name(&e->policy), used, limit,
+		printf("%-24s %-8s %12s %12s %10" PRIu64 " %10" PRIu64 " %10" PRIu64 " %8" PRIu64 "\n",
+		       id_column(e->id, id), mode_name(&e->policy), used, limit,
 		       (uint64_t)e->stats.commit_allowed, (uint64_t)e->stats.commit_denied,
 		       (uint64_t)(e->stats.commit_audited + e->stats.fork_audited), (uint64_t)e->stats.fork_denied);
 		if (d->kind)
-			printf("  last denial: %s pid %u (%.16s) asked %s at %s of %s\n", kind_name(d->kind),
-			       d->pid, d->comm, mg_format_size(d->requested, asked),
+			printf("  last denial: %s pid %u (%s) asked %s at %s of %s\n", kind_name(d->kind),
+			       d->pid, comm_text(d->comm, comm), mg_format_size(d->requested, asked),
 			       mg_format_size(d->measured, at), mg_format_size(d->limit, of));
 		print_monitor(e);
 	}
@@ -420,6 +455,7 @@ static int print_event(void *ctx, void *data, size_t size)
 	const struct mg_event *e = data;
 	const struct event_ctx *ec = ctx;
 	struct mg_container_key key = {};
+	char id[ID_TEXT], comm[COMM_TEXT];
 	bool oom;
 
 	if (size < sizeof(*e))
@@ -442,12 +478,13 @@ static int print_event(void *ctx, void *data, size_t size)
 		puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
 		json_object_put(o);
 	} else if (oom) {
-		printf("oom-kill container=%s cgroup=%" PRIu64 " pid=%u comm=%.16s\n", key.id[0] ? key.id : "-",
-		       (uint64_t)e->cgroup_id, e->d.pid, e->d.comm);
+		printf("oom-kill container=%s cgroup=%" PRIu64 " pid=%u comm=%s\n",
+		       key.id[0] ? id_text(key.id, false, id) : "-", (uint64_t)e->cgroup_id, e->d.pid,
+		       comm_text(e->d.comm, comm));
 	} else {
-		printf("%s %s cgroup=%" PRIu64 " pid=%u comm=%.16s requested=%" PRIu64 " measured=%" PRIu64 " limit=%" PRIu64 "\n",
+		printf("%s %s cgroup=%" PRIu64 " pid=%u comm=%s requested=%" PRIu64 " measured=%" PRIu64 " limit=%" PRIu64 "\n",
 		       e->audited ? "audited" : "denied", kind_name(e->d.kind), (uint64_t)e->cgroup_id, e->d.pid,
-		       e->d.comm, (uint64_t)e->d.requested, (uint64_t)e->d.measured, (uint64_t)e->d.limit);
+		       comm_text(e->d.comm, comm), (uint64_t)e->d.requested, (uint64_t)e->d.measured, (uint64_t)e->d.limit);
 	}
 	fflush(stdout);
 	return 0;
@@ -722,7 +759,10 @@ static int cmd_gc(int argc, char **argv, struct mg_error *err)
 	for (size_t i = 0; i < n; i++) {
 		if (mg_cgroup_alive(list[i].cgroup_id))
 			continue;
-		printf("memgate: removing %s (cgroup %" PRIu64 " is gone)\n", list[i].id, list[i].cgroup_id);
+		char id[ID_TEXT];
+
+		printf("memgate: removing %s (cgroup %" PRIu64 " is gone)\n",
+		       id_text(list[i].id, false, id), list[i].cgroup_id);
 		ret = mg_shared_remove(&s, list[i].id, err);
 		if (ret < 0)
 			return ret;
@@ -736,6 +776,43 @@ static int cmd_gc(int argc, char **argv, struct mg_error *err)
 	removed += n;
 	printf("memgate: %zu entr%s removed\n", removed, removed == 1 ? "y" : "ies");
 	return mg_shared_release_if_unused(&s, err);
+}
+
+/*
+ * Keep memgate loaded from boot with no policy (deploy/systemd), so the first
+ * container's start costs what a warm one does; --release undoes it.
+ */
+static int cmd_preload(int argc, char **argv, struct mg_error *err)
+{
+	static const char *const known[] = { "--release", NULL };
+	struct mg_shared s __attribute__((cleanup(mg_shared_close))) = MG_SHARED_INIT;
+	bool release = has_flag(argc, argv, "--release");
+	int ret;
+
+	ret = check_flags(argc, argv, known, err);
+	if (ret < 0)
+		return ret;
+	ret = mg_shared_lock(&s, err);
+	if (ret < 0)
+		return ret;
+	mg_shared_serve_retired(NULL);
+	if (release && !mg_shared_exists()) {
+		printf("memgate: not loaded\n");
+		return 0;
+	}
+	ret = mg_shared_open(&s, !release, err);
+	if (ret < 0)
+		return ret;
+	ret = mg_shared_keep(&s, !release, err);
+	if (ret < 0)
+		return ret;
+	if (!release)
+		printf("memgate: loaded at %s and kept with no policy\n", MG_PIN_DIR);
+	else if (mg_shared_exists())
+		printf("memgate: no longer kept; it goes when its last container under policy stops\n");
+	else
+		printf("memgate: released (no container was under policy)\n");
+	return 0;
 }
 
 /* "commit-limit=1Gi mode=audit", the knobs spec sets, as written. */
@@ -870,6 +947,11 @@ static int cmd_validate(int argc, char **argv, struct mg_error *err)
 	bool admin = false, container = false;
 	int ret;
 
+	/* The files and values it reads are as untrusted as the hook's: the same confinement. */
+	if (mg_confine(mg_confine_writable, NULL, err) < 0) {
+		fprintf(stderr, "memgate validate: warning: running unconfined: %s\n", err->msg);
+		*err = (struct mg_error){};
+	}
 	annotations = json_object_new_object();
 	for (int i = 2; i < argc; i++) {
 		char *eq;
@@ -1009,6 +1091,10 @@ static const struct command {
 	  "  --config FILE         a bundle's config.json, or an admin configuration\n"
 	  "  --admin-config FILE   the admin configuration to use instead of\n"
 	  "                        /etc/memgate/memgate.json ($MEMGATE_CONFIG)\n" },
+	{ "preload", cmd_preload, true, "[--release]",
+	  "Keep memgate loaded from boot with no container under policy (deploy/systemd),\n"
+	  "so the first container starts as fast as the next.\n"
+	  "  --release  stop keeping it: it goes when its last container stops\n" },
 	{ "help", cmd_help, false, "[COMMAND]", "This help, or one command's.\n" },
 };
 
@@ -1052,7 +1138,7 @@ static int cmd_help(int argc, char **argv, struct mg_error *err)
 	c = find_command(!strcmp(argv[2], "--help") || !strcmp(argv[2], "-h") ? "help" : argv[2]);
 	if (!c || argc > 3)
 		return mg_fail(err, EINVAL, "unknown command '%s' (expected status, events, probe, "
-					    "gc, validate or help)",
+					    "gc, preload, validate or help)",
 			       argv[2]);
 	command_help(c);
 	return 0;
@@ -1074,7 +1160,7 @@ int main(int argc, char **argv)
 	c = find_command(argv[1]);
 	if (!c) {
 		fprintf(stderr, "memgate: unknown command '%s' (expected status, events, probe, gc, "
-				"validate or help; memgate --help lists them)\n",
+				"preload, validate or help; memgate --help lists them)\n",
 			argv[1]);
 		return 2;
 	}
@@ -1084,7 +1170,11 @@ int main(int argc, char **argv)
 			return 0;
 		}
 	if ((c->root && mg_need_root(&err) < 0) || c->fn(argc, argv, &err) < 0) {
-		fprintf(stderr, "memgate %s: %s\n", argv[1], err.msg);
+		char msg[MG_ERROR_LEN];
+
+		/* Nothing raw: the message may quote a tenant's annotation or id. */
+		mg_escape(msg, sizeof(msg), err.msg, strlen(err.msg), MG_ESCAPE_TEXT);
+		fprintf(stderr, "memgate %s: %s\n", argv[1], msg);
 		return c->fn == cmd_help ? 2 : 1;
 	}
 	return 0;

@@ -28,6 +28,8 @@
 #define STAGING_PREFIX BPFFS "/memgate-staging-"
 #define DEAD_PREFIX BPFFS "/memgate-dead-"
 #define RETIRED_PREFIX BPFFS "/memgate-retired-"
+/* A directory whose presence keeps the tree loaded with no policy (memgate preload). */
+#define KEEP_MARK MG_PIN_DIR "/keep"
 /* links/fork-gate-<cgroup id>: a container's fork gate, in every layout. */
 #define FORK_LINK_PREFIX "fork-gate-"
 
@@ -479,6 +481,12 @@ static struct memgate_bpf *open_and_load(struct monitor_bpf *monitor, bool memcg
 		{ { skel ? skel->progs.mg_mprotect : NULL, skel ? skel->progs.mg_mprotect_lsm : NULL },
 		  { skel ? skel->progs.mg_mprotect_kfunc : NULL,
 		    skel ? skel->progs.mg_mprotect_lsm_kfunc : NULL } },
+		{ { skel ? skel->progs.mg_mmap_addr : NULL, skel ? skel->progs.mg_mmap_addr_lsm : NULL },
+		  { skel ? skel->progs.mg_mmap_addr_kfunc : NULL,
+		    skel ? skel->progs.mg_mmap_addr_lsm_kfunc : NULL } },
+		{ { skel ? skel->progs.mg_shm_alloc : NULL, skel ? skel->progs.mg_shm_alloc_lsm : NULL },
+		  { skel ? skel->progs.mg_shm_alloc_kfunc : NULL,
+		    skel ? skel->progs.mg_shm_alloc_lsm_kfunc : NULL } },
 	};
 
 	if (!skel) {
@@ -507,6 +515,11 @@ static struct memgate_bpf *open_and_load(struct monitor_bpf *monitor, bool memcg
 						deciders[i][k][l],
 						k == memcg_kfuncs &&
 							l == (lsm_deciders && deciders[i][k][1]));
+	/* Shared memory's inode life: lsm/ where the BPF LSM is active, never skipped. */
+	bpf_program__set_autoload(skel->progs.mg_inode_alloc, !lsm_deciders);
+	bpf_program__set_autoload(skel->progs.mg_inode_alloc_lsm, lsm_deciders);
+	bpf_program__set_autoload(skel->progs.mg_inode_free, !lsm_deciders);
+	bpf_program__set_autoload(skel->progs.mg_inode_free_lsm, lsm_deciders);
 	bpf_program__set_autoload(skel->progs.mg_task_alloc, with_lsm_cgroup && !memcg_kfuncs);
 	bpf_program__set_autoload(skel->progs.mg_task_alloc_kfunc, with_lsm_cgroup && memcg_kfuncs);
 	*load_err = memgate_bpf__load(skel);
@@ -543,6 +556,8 @@ struct named_prog {
 	const char *name;
 };
 
+#define MAX_LINKS 24
+
 /*
  * Attach every program, then pin every link: a program that can not attach
  * leaves no link of its group behind.  Returns 0 or -errno; err says which.
@@ -550,10 +565,10 @@ struct named_prog {
 static int attach_all(const struct named_prog *progs, size_t n, const char *dir,
 		      struct mg_error *err)
 {
-	struct bpf_link *links[16] = {};
+	struct bpf_link *links[MAX_LINKS] = {};
 	int ret = 0;
 
-	for (size_t i = 0; i < n && i < 16; i++) {
+	for (size_t i = 0; i < n && i < MAX_LINKS; i++) {
 		links[i] = bpf_program__attach(progs[i].prog);
 		if (!links[i]) {
 			ret = mg_fail_errno(err, errno, "cannot attach memgate program %s",
@@ -561,13 +576,13 @@ static int attach_all(const struct named_prog *progs, size_t n, const char *dir,
 			goto out;
 		}
 	}
-	for (size_t i = 0; i < n && i < 16; i++) {
+	for (size_t i = 0; i < n && i < MAX_LINKS; i++) {
 		ret = pin_link(links[i], dir, progs[i].name, err);
 		if (ret < 0)
 			goto out;
 	}
 out:
-	for (size_t i = 0; i < n && i < 16; i++)
+	for (size_t i = 0; i < n && i < MAX_LINKS; i++)
 		bpf_link__destroy(links[i]);
 	return ret;
 }
@@ -601,11 +616,25 @@ static int attach_enforcement(struct memgate_bpf *skel, const char *dir, struct 
 	struct bpf_program *mprotect[] = { skel->progs.mg_mprotect, skel->progs.mg_mprotect_kfunc,
 					   skel->progs.mg_mprotect_lsm,
 					   skel->progs.mg_mprotect_lsm_kfunc };
+	struct bpf_program *mmap_addr[] = { skel->progs.mg_mmap_addr, skel->progs.mg_mmap_addr_kfunc,
+					    skel->progs.mg_mmap_addr_lsm,
+					    skel->progs.mg_mmap_addr_lsm_kfunc };
+	struct bpf_program *shm_alloc[] = { skel->progs.mg_shm_alloc, skel->progs.mg_shm_alloc_kfunc,
+					    skel->progs.mg_shm_alloc_lsm,
+					    skel->progs.mg_shm_alloc_lsm_kfunc };
+	struct bpf_program *inode_alloc[] = { skel->progs.mg_inode_alloc,
+					      skel->progs.mg_inode_alloc_lsm };
+	struct bpf_program *inode_free[] = { skel->progs.mg_inode_free,
+					     skel->progs.mg_inode_free_lsm };
 	bool kfuncs = bpf_program__fd(skel->progs.mg_vm_enough_kfunc) >= 0;
 	struct named_prog progs[] = {
 		{ loaded(vm_enough, 2), "vm_enough" },
 		{ loaded(mmap_file, 4), "mmap_file" },
 		{ loaded(mprotect, 4), "mprotect" },
+		{ loaded(mmap_addr, 4), "mmap_addr" },
+		{ loaded(shm_alloc, 4), "shm_alloc" },
+		{ loaded(inode_alloc, 2), "inode_alloc" },
+		{ loaded(inode_free, 2), "inode_free" },
 		{ skel->progs.mg_munmap_exit, "munmap_exit" },
 		{ skel->progs.mg_brk_exit, "brk_exit" },
 		{ skel->progs.mg_mremap_exit, "mremap_exit" },
@@ -974,9 +1003,27 @@ int mg_shared_release_if_unused(struct mg_shared *s, struct mg_error *err)
 	__u64 key;
 
 	/* Only a tree whose policies we read: never another layout's, never unopened. */
-	if (s->policies < 0 || bpf_map_get_next_key(s->policies, NULL, &key) == 0)
+	if (s->policies < 0 || bpf_map_get_next_key(s->policies, NULL, &key) == 0 ||
+	    mg_shared_kept())
 		return 0;
 	return release_tree(MG_PIN_DIR, err);
+}
+
+bool mg_shared_kept(void)
+{
+	return access(KEEP_MARK, F_OK) == 0;
+}
+
+int mg_shared_keep(struct mg_shared *s, bool keep, struct mg_error *err)
+{
+	if (keep) {
+		if (mkdir(KEEP_MARK, 0700) < 0 && errno != EEXIST)
+			return mg_fail_errno(err, errno, "cannot create %s", KEEP_MARK);
+		return 0;
+	}
+	if (rmdir(KEEP_MARK) < 0 && errno != ENOENT)
+		return mg_fail_errno(err, errno, "cannot remove %s", KEEP_MARK);
+	return mg_shared_release_if_unused(s, err);
 }
 
 void mg_shared_close(struct mg_shared *s)

@@ -14,6 +14,8 @@
 #include "mg_error.h"
 
 #define MG_ANNOTATION_PREFIX "memgate.io/"
+/* Bytes of an escaped annotation value an error line shows (its key: half). */
+#define MG_ANNOTATION_SHOWN 160
 
 enum mg_size_kind {
 	MG_SIZE_UNSET = 0,

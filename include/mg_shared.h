@@ -5,7 +5,8 @@
  *   maps/{policies,stats,mms,containers,names,globals,events,dead}
  *   links/{oom_victim,oom_signal,reclaim_begin,reclaim_end,cgroup_rmdir}
  *                               the monitor (monitor.bpf.c), always
- *   links/{vm_enough,mmap_file,mprotect,*_exit,exit_mmap,exec,exec_done,fork}
+ *   links/{vm_enough,mmap_file,mprotect,mmap_addr,shm_alloc,inode_alloc,inode_free,
+ *         *_exit,exit_mmap,exec,exec_done,fork}
  *                               the enforcement object, where it loads
  *   progs/task_alloc            the lsm_cgroup program, attached per container
  *   links/fork-gate-<cgroup id>        one per container with a fork gate
@@ -101,6 +102,15 @@ size_t mg_shared_forget_dead(struct mg_shared *s);
  * no-op unless mg_shared_open() opened this layout's maps.
  */
 int mg_shared_release_if_unused(struct mg_shared *s, struct mg_error *err);
+
+/*
+ * memgate preload: keep this layout's tree loaded with no policy (a keep
+ * mark in it, which mg_shared_release_if_unused honours), so a container's
+ * start never pays the load; or drop the mark and release the tree if no
+ * policy is left.  With the lock held and the tree open.
+ */
+int mg_shared_keep(struct mg_shared *s, bool keep, struct mg_error *err);
+bool mg_shared_kept(void);
 
 void mg_shared_close(struct mg_shared *s);
 

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include <errno.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -62,13 +63,122 @@ void mg_error_prefix(struct mg_error *err, const char *fmt, ...)
 		snprintf(err->msg + n, sizeof(err->msg) - n, "%s", old);
 }
 
+/*
+ * One unit of src at *i: how many bytes it takes in src (*in) and what it
+ * becomes in the output (out, returned length).  Printable ASCII and valid
+ * UTF-8 are kept; control bytes, DEL, C1 controls, bidi overrides, line
+ * separators and bytes that are not UTF-8 are escaped.
+ */
+static size_t escape_unit(const unsigned char *src, size_t len, size_t i,
+			  enum mg_escape_style style, size_t *in, char out[24])
+{
+	static const char hex[] = "0123456789abcdef";
+	const char *bs = style == MG_ESCAPE_PROMETHEUS ? "\\\\" : "\\";
+	unsigned char c = src[i];
+	uint32_t cp;
+	size_t n, k, o;
+
+	*in = 1;
+	if ((c == '\\' || c == '"') && style != MG_ESCAPE_TEXT) {
+		out[0] = '\\';
+		out[1] = c;
+		return 2;
+	}
+	if (c == '\n' && style == MG_ESCAPE_PROMETHEUS)
+		return (size_t)sprintf(out, "\\n");
+	if (c >= 0x20 && c < 0x7f) {
+		out[0] = c;
+		return 1;
+	}
+	if (c < 0x80 && style != MG_ESCAPE_PROMETHEUS) {
+		static const char named[][3] = {
+			['\n'] = "n", ['\t'] = "t", ['\r'] = "r", [0x1b] = "e"};
+
+		if (c < sizeof(named) / sizeof(named[0]) && named[c][0])
+			return (size_t)sprintf(out, "\\%s", named[c]);
+	}
+	/* Multi-byte UTF-8: the whole sequence, if it is one and harmless. */
+	n = c >= 0xc2 && c <= 0xdf   ? 2
+	    : c >= 0xe0 && c <= 0xef ? 3
+	    : c >= 0xf0 && c <= 0xf4 ? 4
+				     : 0;
+	if (n && i + n <= len) {
+		cp = c & (0xff >> (n + 1));
+		for (k = 1; k < n && (src[i + k] & 0xc0) == 0x80; k++)
+			cp = cp << 6 | (src[i + k] & 0x3f);
+		if (k == n && !(n == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) &&
+		    !(n == 4 && (cp < 0x10000 || cp > 0x10ffff))) {
+			/* Valid; C1 controls and text-direction or line controls are escaped byte
+			 * by byte. */
+			bool harmful = cp <= 0x9f || (cp >= 0x2028 && cp <= 0x202e) ||
+				       (cp >= 0x2066 && cp <= 0x2069) || cp == 0x200e ||
+				       cp == 0x200f || cp == 0x061c;
+
+			if (!harmful) {
+				memcpy(out, src + i, n);
+				*in = n;
+				return n;
+			}
+			*in = n;
+			for (k = 0, o = 0; k < n; k++)
+				o += sprintf(out + o, "%sx%c%c", bs, hex[src[i + k] >> 4],
+					     hex[src[i + k] & 15]);
+			return o;
+		}
+	}
+	return (size_t)sprintf(out, "%sx%c%c", bs, hex[c >> 4], hex[c & 15]);
+}
+
+size_t mg_escape(char *dst, size_t size, const void *src, size_t len, enum mg_escape_style style)
+{
+	const unsigned char *s = src;
+	char unit[24], mark[48];
+	size_t total = 0, in, n, i, o = 0, head, tail, done;
+
+	for (i = 0; i < len; i += in)
+		total += escape_unit(s, len, i, style, &in, unit);
+	if (!size)
+		return total;
+	if (total < size) {
+		for (i = 0; i < len; i += in) {
+			n = escape_unit(s, len, i, style, &in, unit);
+			memcpy(dst + o, unit, n);
+			o += n;
+		}
+		dst[o] = '\0';
+		return total;
+	}
+	/* Too long: the head and the tail, and the length of the whole in the middle. */
+	n = (size_t)snprintf(mark, sizeof(mark), "...(%zu bytes)...", len);
+	if (n + 1 >= size) {
+		snprintf(dst, size, "%s", mark);
+		return total;
+	}
+	head = (size - 1 - n) / 2;
+	tail = size - 1 - n - head;
+	for (i = 0; i < len; i += in) {
+		n = escape_unit(s, len, i, style, &in, unit);
+		if (o + n > head)
+			break;
+		memcpy(dst + o, unit, n);
+		o += n;
+	}
+	memcpy(dst + o, mark, strlen(mark));
+	done = o;
+	o += strlen(mark);
+	/* The tail starts at the first unit after which at most tail bytes remain. */
+	for (; i < len && total - done > tail; i += in)
+		done += escape_unit(s, len, i, style, &in, unit);
+	for (; i < len; i += in) {
+		n = escape_unit(s, len, i, style, &in, unit);
+		memcpy(dst + o, unit, n);
+		o += n;
+	}
+	dst[o] = '\0';
+	return total;
+}
+
 void mg_printable(char *dst, size_t size, const char *src)
 {
-	size_t i;
-
-	if (!size)
-		return;
-	for (i = 0; src[i] && i + 1 < size; i++)
-		dst[i] = ((unsigned char)src[i] < 0x20 || src[i] == 0x7f) ? '?' : src[i];
-	dst[i] = '\0';
+	mg_escape(dst, size, src, strlen(src), MG_ESCAPE_C);
 }

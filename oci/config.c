@@ -90,8 +90,10 @@ static int parse_modes(const char *path, json_object *val, unsigned *modes, stru
 			if (name && !strcmp(name, mg_mode_name(mode)))
 				break;
 		if (mode > MG_MODE_MONITOR) {
-			mg_printable(v, sizeof(v),
-				     json_object_to_json_string_ext(m, JSON_C_TO_STRING_PLAIN));
+			const char *text = json_object_to_json_string_ext(m, JSON_C_TO_STRING_PLAIN);
+
+			/* JSON text, quoted and escaped already but for DEL and non-UTF-8. */
+			mg_escape(v, sizeof(v), text, strlen(text), MG_ESCAPE_TEXT);
 			return mg_fail(err, EINVAL,
 				       WHAT ": \"modes\": %s: expected \"enforce\", \"audit\" or "
 					    "\"monitor\"",

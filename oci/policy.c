@@ -348,17 +348,26 @@ static int parse_knob(enum mg_knob id, const char *text, struct knob_value *kv,
 	return ret;
 }
 
-/* Prefix err with `annotation KEY="VALUE"`, the value JSON-quoted. */
+/*
+ * Prefix err with `annotation KEY="VALUE"`, escaped.  Both are bounded, a long
+ * one shortened in the middle with its length, so the reason after them
+ * always fits on the line.
+ */
 static void name_annotation(struct mg_error *err, const char *key, json_object *val)
 {
-	char k[MG_SIZE_KEY_LEN], v[MG_ERROR_LEN];
+	char k[MG_ANNOTATION_SHOWN / 2], v[MG_ANNOTATION_SHOWN];
+	const char *text;
 
-	/* Keys and values come from JSON and may hold anything: one printable line. */
-	mg_printable(k, sizeof(k), key);
-	/* json-c leaves DEL (0x7f) unescaped (a fuzz find). */
-	mg_printable(v, sizeof(v),
-		     json_object_to_json_string_ext(val, JSON_C_TO_STRING_PLAIN |
-								 JSON_C_TO_STRING_NOSLASHESCAPE));
+	mg_escape(k, sizeof(k), key, strlen(key), MG_ESCAPE_C);
+	if (json_object_is_type(val, json_type_string)) {
+		mg_escape(v, sizeof(v), json_object_get_string(val),
+			  (size_t)json_object_get_string_len(val), MG_ESCAPE_C);
+		mg_error_prefix(err, "annotation %s=\"%s\"", k, v);
+		return;
+	}
+	/* Not a string: its JSON text, escaped already but for DEL and non-UTF-8. */
+	text = json_object_to_json_string_ext(val, JSON_C_TO_STRING_PLAIN);
+	mg_escape(v, sizeof(v), text, strlen(text), MG_ESCAPE_TEXT);
 	mg_error_prefix(err, "annotation %s=%s", k, v);
 }
 

@@ -11,6 +11,11 @@ setup() {
 }
 
 teardown() {
+	if [ -n "${ESC_HOLDER:-}" ]; then
+		kill "$ESC_HOLDER" 2>/dev/null || true
+		wait "$ESC_HOLDER" 2>/dev/null || true
+		rmdir "$CGROUP_PARENT/esc" 2>/dev/null || true
+	fi
 	cleanup_containers
 	umount /tmp/data 2>/dev/null || true
 }
@@ -49,6 +54,39 @@ wait_committed() {
 	status_of c1 | jq -e '.decisions.committed_peak_bytes <= 268435456'
 	run memgate events --json
 	echo "$output" | tail -n 1 | jq -e '.decision == "denied" and .comm == "alloc"'
+}
+
+@test "a tenant's process name and a container id with terminal escapes are printed escaped" {
+	local esc=$'\e' out
+	start_sleeper c1 '{"memgate.io/commit-limit": "16Mi"}'
+	# comm is the name the tenant exec'd: ESC [2J clears an admin's screen.
+	run runc exec c1 sh -c 'cp /alloc "/tmp/$(printf "\033[2Jevil")" && exec /tmp/*evil once 64'
+	echo "$output"
+	[ "$output" = ENOMEM ]
+	# A hostile id, as a runtime that allows any id would pass it.
+	mkdir "$CGROUP_PARENT/esc"
+	sleep 600 &
+	ESC_HOLDER=$!
+	echo "$ESC_HOLDER" >"$CGROUP_PARENT/esc/cgroup.procs"
+	printf '{"ociVersion": "1.0.2", "id": "id\\u001b]0;x\\u0007\\"", "status": "creating", "pid": %d, "bundle": "/tmp", "annotations": {"memgate.io/commit-limit": "64Mi"}}' \
+		"$ESC_HOLDER" >/tmp/esc-state.json
+	"$HOOK" prestart </tmp/esc-state.json
+	status_of c1 | jq -e '.last_denial.comm == "\u001b[2Jevil"'
+	memgate status --json | jq -e '[.containers[].id] | any(. == "id\u001b]0;x\u0007\"")'
+	out=$(memgate status)
+	echo "$out" | cat -v
+	[[ "$out" != *"$esc"* ]]
+	[[ "$out" == *'pid '*' (\e[2Jevil) asked '* ]]
+	[[ "$out" == *'id\e]0;x\x07\"'* ]]
+	out=$(memgate status --prometheus)
+	[[ "$out" != *"$esc"* ]]
+	[[ "$out" == *'memgate_commit_limit_bytes{container="id\\x1b]0;x\\x07\""} 67108864'* ]]
+	out=$(memgate events)
+	echo "$out" | cat -v
+	[[ "$out" != *"$esc"* ]]
+	[[ "$out" == *' comm=\e[2Jevil '* ]]
+	"$HOOK" poststop </tmp/esc-state.json
+	memgate status --json | jq -e '[.containers[].id] | any(. == "id\u001b]0;x\u0007\"") | not'
 }
 
 @test "release: allocate 200 MiB, free, again, 50 times in a row" {

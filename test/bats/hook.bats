@@ -268,3 +268,42 @@ stage_logging_hook() {
 	[ -z "$(runc list -q)" ]
 	assert_no_memgate
 }
+
+@test "memgate preload keeps memgate loaded with no policy: starts find it loaded, stops leave it, --release lets it go" {
+	run memgate preload --bogus
+	[ "$status" -ne 0 ]
+	[[ $output == *"'--bogus'"* ]]
+	assert_no_memgate
+	run memgate preload
+	[ "$status" -eq 0 ]
+	[[ $output == *"kept with no policy"* ]]
+	# Loaded, enforcing, and nothing under policy.
+	memgate status --json | jq -e '.loaded and .kept_loaded and .enforcement and (.containers | length) == 0'
+	progs=$(mg_program_ids)
+	link=$(bpftool link show pinned /sys/fs/bpf/memgate/links/vm_enough -j | jq .id)
+	[ -n "$progs" ]
+
+	# A start loads nothing: the same programs and links serve it; its stop
+	# (the last policy gone) and gc leave memgate loaded.
+	make_bundle warm '{"memgate.io/commit-limit": "256Mi"}' 0 -- /bin/true
+	run run_ctr warm
+	[ "$status" -eq 0 ]
+	memgate gc
+	memgate status --json | jq -e '.kept_loaded and (.containers | length) == 0'
+	[ "$(mg_program_ids)" = "$progs" ]
+	[ "$(bpftool link show pinned /sys/fs/bpf/memgate/links/vm_enough -j | jq .id)" = "$link" ]
+
+	# Released while a container is under policy: memgate goes with it.
+	make_bundle held '{"memgate.io/commit-limit": "256Mi"}' 0 -- /bin/sleep 600
+	start_ctr held
+	[ "$(mg_program_ids)" = "$progs" ]
+	run memgate preload --release
+	[ "$status" -eq 0 ]
+	[[ $output == *"no longer kept"* ]]
+	memgate status --json | jq -e '(.kept_loaded | not) and [.containers[].id] == ["held"]'
+	runc delete -f held
+	assert_no_memgate
+	run memgate preload --release
+	[ "$status" -eq 0 ]
+	[[ $output == *"not loaded"* ]]
+}

@@ -138,7 +138,7 @@ assert_policy_container_untouched() {
 
 @test "a status with a newline in it still gives one line" {
 	printf '{"id": "t1", "status": "running\\nmemgate-hook: forged second line", "pid": 1}' >"$IN"
-	hook_rejects 'OCI state: "status" is "running?memgate-hook: forged second line"; expected creating'
+	hook_rejects 'OCI state: "status" is "running\nmemgate-hook: forged second line"; expected creating'
 }
 
 @test "an unknown stage argument" {
@@ -158,7 +158,7 @@ assert_policy_container_untouched() {
 
 @test "a bundle path with a newline still gives one line" {
 	printf '{"id": "t1", "status": "creating", "pid": 1, "bundle": "/nonexistent\\nsecond line"}' >"$IN"
-	hook_rejects 'OCI bundle config /nonexistent?second line/config.json: cannot open' prestart
+	hook_rejects 'OCI bundle config /nonexistent\nsecond line/config.json: cannot open' prestart
 }
 
 @test "2 MiB of input from a file" {

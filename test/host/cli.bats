@@ -37,7 +37,7 @@ state() {
 
 @test "help CMD and CMD --help print the command's help and exit 0, for every command" {
 	local cmd bad=0
-	for cmd in status events probe gc validate help; do
+	for cmd in status events probe gc preload validate help; do
 		run --separate-stderr "$MEMGATE" help "$cmd"
 		if [ "$status" -ne 0 ] || [[ "$output" != "usage: memgate $cmd "* ]] || [ -n "$stderr" ]; then
 			echo "help $cmd: status $status: $output $stderr"
@@ -53,15 +53,15 @@ state() {
 	# Every command of the overview has its help.
 	run "$MEMGATE" help
 	[ "$status" -eq 0 ]
-	[ "$(grep -c '^\(usage:\|      \) memgate [a-z]' <<<"$output")" -eq 6 ]
+	[ "$(grep -c '^\(usage:\|      \) memgate [a-z]' <<<"$output")" -eq 7 ]
 	run --separate-stderr "$MEMGATE" help nope
 	[ "$status" -eq 2 ]
-	[ "$stderr" = "memgate help: unknown command 'nope' (expected status, events, probe, gc, validate or help)" ]
+	[ "$stderr" = "memgate help: unknown command 'nope' (expected status, events, probe, gc, preload, validate or help)" ]
 }
 
-@test "status, events, probe and gc say plainly that they need root" {
+@test "status, events, probe, gc and preload say plainly that they need root" {
 	local cmd bad=0
-	for cmd in status events probe gc; do
+	for cmd in status events probe gc preload; do
 		run --separate-stderr as_user "$MEMGATE" "$cmd"
 		if [ "$status" -ne 1 ] || [ -n "$output" ] ||
 			[[ "$stderr" != "memgate $cmd: needs root: memgate's state (/sys/fs/bpf/memgate, /run/memgate/lock) is root's only, and this runs as uid "* ]]; then

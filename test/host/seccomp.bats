@@ -1,6 +1,6 @@
 #!/usr/bin/env bats
 # SPDX-License-Identifier: GPL-2.0-only
-# The hook's seccomp self-confinement, seen from outside during a real run:
+# The hook's self-confinement (seccomp, capabilities), seen from outside during a real run:
 # its bundle's config.json is a FIFO, so the hook waits there, confined, while
 # the test reads /proc/PID/status; then it gets a config.json and finishes.
 
@@ -59,6 +59,14 @@ start_hook() {
 	[ -n "$HOOK_STATUS" ]
 	[ "$(field Seccomp "$HOOK_STATUS")" = 2 ]
 	[ "$(field NoNewPrivs "$HOOK_STATUS")" = 1 ]
+	# CAP_BPF, CAP_PERFMON, CAP_SYSLOG, CAP_SYS_ADMIN, CAP_DAC_READ_SEARCH in every set that grants; none inheritable.
+	if [ "$(id -u)" -eq 0 ]; then
+		[ "$(field CapEff "$HOOK_STATUS")" = 000000c400200004 ]
+		[ "$(field CapPrm "$HOOK_STATUS")" = 000000c400200004 ]
+		[ "$(field CapBnd "$HOOK_STATUS")" = 000000c400200004 ]
+	fi
+	[ "$(field CapInh "$HOOK_STATUS")" = 0000000000000000 ]
+	[ "$(field CapAmb "$HOOK_STATUS")" = 0000000000000000 ]
 	# One filter more than this shell, so a filter inherited from a container runner does not count.
 	if [ -n "$(field Seccomp_filters "$mine")" ]; then
 		[ "$(field Seccomp_filters "$HOOK_STATUS")" -eq $(($(field Seccomp_filters "$mine") + 1)) ]
@@ -79,6 +87,7 @@ start_hook() {
 		[ "$(field Seccomp_filters "$HOOK_STATUS")" -eq $(($(field Seccomp_filters "$mine") + 1)) ]
 	fi
 	[ "$HOOK_RC" -eq 0 ]
-	grep -qx 'memgate-hook: warning: running unconfined: seccomp: cannot load the filter: .*' \
+	# The wrapper refuses prctl() too, so no_new_privs is the first layer to fail.
+	grep -qx 'memgate-hook: warning: running unconfined: no_new_privs: cannot set it: Operation not permitted' \
 		"$BATS_TEST_TMPDIR/stderr"
 }

@@ -19,7 +19,11 @@
  *                                 tmpfs log would fail.
  *   alloc noreserve MIB           MAP_NORESERVE mmap+touch (uses memory without a commit), then hold
  *   alloc bench ROUNDS            mmap 1 MiB, touch one page, munmap, ROUNDS times; prints "ns_per_round N"
- *   alloc mmaploop|forkloop|mallocmix|denyloop ROUNDS   the other loops of bench() below
+ *   alloc mmaploop|mprotectloop|sbrkloop|touchloop|forkloop|mallocmix|denyloop ROUNDS
+ *                                 the other loops of bench() below
+ *   alloc count LOOP ROUNDS       LOOP (any of the above) ROUNDS / 4 times, then ROUNDS times
+ *                                 between two markers (xchg %bx,%bx) that make bench's TCG
+ *                                 plugin counts instructions between; prints "counted LOOP ROUNDS"
  *   alloc threads N MIB           N threads each run "steps MIB"; prints "got N MiB"
  *   alloc fork                    fork once: "fork ok" (exit 0) or "fork EAGAIN" (exit 1)
  *   alloc forkafter MIB           fork, malloc+touch MIB, fork again: prints "before: fork ..." and
@@ -134,6 +138,9 @@ static void renamed_steps(unsigned long mib)
  * The benchmark loops, each ROUNDS times:
  *   bench      mmap 1 MiB, touch a page, munmap (the page fault dominates)
  *   mmaploop   mmap 64 KiB private writable, munmap: every round charges overcommit
+ *   mprotectloop  64 KiB private, read-only: mprotect it writable, then read-only again
+ *   sbrkloop   sbrk +64 KiB, then -64 KiB
+ *   touchloop  mmap 1 MiB, touch every page, munmap
  *   forkloop   fork, the child exits, wait
  *   mallocmix  malloc or free one of 1024 slots, sizes 16 B to 256 KiB
  *   denyloop   mmap 1 GiB, which the container's limit must refuse
@@ -144,15 +151,28 @@ static int bench(const char *cmd, unsigned long rounds)
 	unsigned long seed = 1;
 
 	for (unsigned long i = 0; i < rounds; i++) {
-		if (!strcmp(cmd, "bench") || !strcmp(cmd, "mmaploop")) {
-			size_t len = !strcmp(cmd, "bench") ? MIB : 64 * 1024;
+		if (!strcmp(cmd, "bench") || !strcmp(cmd, "mmaploop") || !strcmp(cmd, "touchloop")) {
+			size_t len = !strcmp(cmd, "mmaploop") ? 64 * 1024 : MIB;
 			char *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 
 			if (p == MAP_FAILED)
 				return 1;
 			if (len == MIB)
 				p[0] = 1;
+			for (size_t off = 4096; !strcmp(cmd, "touchloop") && off < len; off += 4096)
+				p[off] = 1;
 			munmap(p, len);
+		} else if (!strcmp(cmd, "mprotectloop")) {
+			static char *ro;
+
+			if (!ro)
+				ro = mmap(NULL, 64 * 1024, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+			if (ro == MAP_FAILED || mprotect(ro, 64 * 1024, PROT_READ | PROT_WRITE) ||
+			    mprotect(ro, 64 * 1024, PROT_READ))
+				return 1;
+		} else if (!strcmp(cmd, "sbrkloop")) {
+			if (sbrk(64 * 1024) == (void *)-1 || sbrk(-64 * 1024) == (void *)-1)
+				return 1;
 		} else if (!strcmp(cmd, "forkloop")) {
 			pid_t child = fork();
 
@@ -189,6 +209,24 @@ static int bench(const char *cmd, unsigned long rounds)
 		}
 	}
 	return 0;
+}
+
+static bool is_loop(const char *cmd)
+{
+	static const char *const loops[] = { "bench",	  "mmaploop", "mprotectloop", "sbrkloop",
+					     "touchloop", "forkloop", "mallocmix",    "denyloop",
+					     NULL };
+
+	for (int i = 0; loops[i]; i++)
+		if (!strcmp(cmd, loops[i]))
+			return true;
+	return false;
+}
+
+/* xchg %bx,%bx: a no-op no compiler emits, which test/vm/icount.c counts between. */
+static void marker(void)
+{
+	__asm__ volatile(".byte 0x66, 0x87, 0xdb" ::: "memory");
 }
 
 static int dispatch(int argc, char **argv);
@@ -355,8 +393,26 @@ static int dispatch(int argc, char **argv)
 		printf("ok\n");
 		return 0;
 	}
-	if (!strcmp(cmd, "bench") || !strcmp(cmd, "mmaploop") || !strcmp(cmd, "forkloop") ||
-	    !strcmp(cmd, "mallocmix") || !strcmp(cmd, "denyloop")) {
+	if (!strcmp(cmd, "count")) {
+		unsigned long rounds = arg(argv, 3, argc, 0);
+
+		if (argc < 4 || !is_loop(argv[2]) || !rounds) {
+			fprintf(stderr, "alloc count: expected a loop (mmaploop, mprotectloop, "
+					"sbrkloop, touchloop, forkloop, mallocmix, bench) and a number of rounds\n");
+			return 2;
+		}
+
+		/* Warm: the first rounds fault in the program's own pages and the heap. */
+		if (bench(argv[2], rounds / 4 + 1))
+			return 1;
+		marker();
+		if (bench(argv[2], rounds))
+			return 1;
+		marker();
+		printf("counted %s %lu\n", argv[2], rounds);
+		return 0;
+	}
+	if (is_loop(cmd)) {
 		unsigned long rounds = mib;
 		struct timespec a, b;
 		int ret;

@@ -140,7 +140,7 @@ static void test_qty_control_chars(void **state)
 	assert_non_null(ann);
 	assert_int_equal(mg_policy_parse(ann, &spec, &err), -EINVAL);
 	assert_string_equal(err.msg,
-			    "annotation memgate.io/pressure-gate=\"1e\\u0014\": expected a "
+			    "annotation memgate.io/pressure-gate=\"1e\\x14\": expected a "
 			    "size such as 512Mi or 2Gi (no control characters)");
 	json_object_put(ann);
 }
