@@ -197,8 +197,23 @@ static void warn_dropped(const struct dropped *dropped, const struct mg_policy *
 	report(LOG_WARNING, msg);
 }
 
+/* One warning line per pod-wide knob that can not apply to this container. */
+static void warn_left_out(const struct mg_policy_spec *spec, const struct mg_policy_bytes *bytes,
+			  uint64_t memory_max, const struct mg_kube_names *kube)
+{
+	struct mg_error why;
+
+	for (int k = 0; k < MG_KNOB_COUNT; k++) {
+		if (!(bytes->left_out & MG_KNOB_BIT(k)))
+			continue;
+		mg_config_why_left_out(spec, k, memory_max, kube->container, &why);
+		report(LOG_WARNING, why.msg);
+	}
+}
+
 static int start(const struct mg_state *state, const struct mg_policy_spec *spec,
-		 const struct mg_config *cfg, struct mg_error *err)
+		 const struct mg_config *cfg, const struct mg_kube_names *kube,
+		 struct mg_error *err)
 {
 	struct mg_shared shared __attribute__((cleanup(mg_shared_close))) = MG_SHARED_INIT;
 	_cleanup_close_ int cgroup_fd = -1;
@@ -251,6 +266,7 @@ static int start(const struct mg_state *state, const struct mg_policy_spec *spec
 	ret = mg_config_resolve(cfg, &s, memory_max, &bytes, err);
 	if (ret < 0)
 		return ret;
+	warn_left_out(spec, &bytes, memory_max, kube);
 	/* Monitor mode records only (no knob applies, the sizes are 0): no trampoline. */
 	policy = (struct mg_policy){
 		.commit_limit = bytes.commit_limit,
@@ -304,6 +320,13 @@ static int start(const struct mg_state *state, const struct mg_policy_spec *spec
 	ret = mg_shared_add(&shared, state->id, cg.id, cgroup_fd, &policy, err);
 	if (ret == 0)
 		warn_dropped(&dropped, &policy, NULL);
+	/* For memgate status; a policy without its names still holds. */
+	if (ret == 0 && kube->container[0]) {
+		struct mg_error why;
+
+		if (mg_shared_set_kube(cg.id, kube, &why) < 0)
+			report(LOG_WARNING, why.msg);
+	}
 release:
 	/* Nothing half-done: no pins without a policy behind them. */
 	{
@@ -352,6 +375,7 @@ static int run(int argc, char **argv, struct mg_error *err)
 	struct mg_state state __attribute__((cleanup(mg_state_free))) = {};
 	_cleanup_free_ char *input = NULL;
 	json_object *annotations = NULL;
+	struct mg_kube_names kube;
 	struct mg_policy_spec spec;
 	struct mg_config cfg;
 	enum stage stage;
@@ -378,6 +402,7 @@ static int run(int argc, char **argv, struct mg_error *err)
 			return ret;
 	}
 	ret = mg_policy_parse(annotations, &spec, err);
+	mg_kube_names(annotations, &kube);
 	json_object_put(annotations);
 	if (ret < 0)
 		return ret;
@@ -396,7 +421,7 @@ static int run(int argc, char **argv, struct mg_error *err)
 		prune_quietly();
 		return 0;
 	}
-	return start(&state, &spec, &cfg, err);
+	return start(&state, &spec, &cfg, &kube, err);
 }
 
 int main(int argc, char **argv)

@@ -101,6 +101,17 @@ static json_object *oom_kill_json(const struct mg_denial *d)
 	return o;
 }
 
+/* Tenant bytes, escaped by json-c. */
+static json_object *kube_json(const struct mg_kube_names *k)
+{
+	json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "namespace", json_object_new_string(k->namespace));
+	json_object_object_add(o, "pod", json_object_new_string(k->pod));
+	json_object_object_add(o, "container", json_object_new_string(k->container));
+	return o;
+}
+
 static const char *mode_name(const struct mg_policy *policy)
 {
 	if (policy->flags & MG_MONITOR)
@@ -110,6 +121,7 @@ static const char *mode_name(const struct mg_policy *policy)
 
 struct entry {
 	char id[MG_ID_LEN];
+	struct mg_kube_names kube; /* container "" when not a Kubernetes container */
 	uint64_t cgroup_id;
 	struct mg_policy policy;
 	struct mg_stats stats;
@@ -132,6 +144,19 @@ static const char *id_text(const char *id, bool prometheus, char buf[ID_TEXT])
 	mg_escape(buf, ID_TEXT, id, strnlen(id, MG_ID_LEN),
 		  prometheus ? MG_ESCAPE_PROMETHEUS : MG_ESCAPE_C);
 	return buf;
+}
+
+/* "  kubernetes: container NAME of pod NAMESPACE/POD, id ID", every name escaped. */
+static void print_kube(const struct entry *e)
+{
+	char name[MG_KUBE_NAME_LEN * 5], ns[MG_KUBE_NAME_LEN * 5], pod[MG_KUBE_NAME_LEN * 5];
+	char id[ID_TEXT];
+
+	mg_printable(name, sizeof(name), e->kube.container);
+	mg_printable(ns, sizeof(ns), e->kube.namespace);
+	mg_printable(pod, sizeof(pod), e->kube.pod);
+	printf("  kubernetes: container %s of pod %s/%s, id %s\n", name, ns, pod,
+	       id_text(e->id, false, id));
 }
 
 /* The id's escaped head for the status table's column: escapes are never cut. */
@@ -165,6 +190,7 @@ static int collect(const struct mg_shared *s, struct entry **out, size_t *count)
 		memcpy(e.id, key.id, sizeof(e.id));
 		e.cgroup_id = container.cgroup_id;
 		bpf_map_lookup_elem(s->stats, &container.cgroup_id, &e.stats);
+		mg_shared_get_kube(container.cgroup_id, &e.kube);
 		mg_cgroup_memory_usage(container.cgroup_id, &e.memory);
 		grown = realloc(list, (n + 1) * sizeof(*list));
 		if (!grown) {
@@ -289,6 +315,7 @@ static int cmd_status(int argc, char **argv, struct mg_error *err)
 			long page = sysconf(_SC_PAGESIZE);
 
 			json_object_object_add(c, "id", json_object_new_string(e->id));
+			json_object_object_add(c, "kubernetes", e->kube.container[0] ? kube_json(&e->kube) : NULL);
 			json_object_object_add(c, "cgroup_id", u64(e->cgroup_id));
 			json_object *oom = json_object_new_object(), *reclaim = json_object_new_object();
 			json_object *mem = json_object_new_object();
@@ -416,10 +443,14 @@ static int cmd_status(int argc, char **argv, struct mg_error *err)
 			mg_format_size(e->policy.commit_limit, limit);
 		else
 			snprintf(limit, sizeof(limit), "-");
+		/* A Kubernetes container by its own name. */
 		printf("%-24s %-8s %12s %12s %10" PRIu64 " %10" PRIu64 " %10" PRIu64 " %8" PRIu64 "\n",
-		       id_column(e->id, id), mode_name(&e->policy), used, limit,
+		       id_column(e->kube.container[0] ? e->kube.container : e->id, id),
+		       mode_name(&e->policy), used, limit,
 		       (uint64_t)e->stats.commit_allowed, (uint64_t)e->stats.commit_denied,
 		       (uint64_t)(e->stats.commit_audited + e->stats.fork_audited), (uint64_t)e->stats.fork_denied);
+		if (e->kube.container[0])
+			print_kube(e);
 		if (d->kind)
 			printf("  last denial: %s pid %u (%s) asked %s at %s of %s\n", kind_name(d->kind),
 			       d->pid, comm_text(d->comm, comm), mg_format_size(d->requested, asked),
@@ -1034,6 +1065,16 @@ static int cmd_validate(int argc, char **argv, struct mg_error *err)
 	}
 	if (ret < 0)
 		return ret;
+	for (int k = 0; k < MG_KNOB_COUNT; k++) {
+		struct mg_kube_names kube;
+		struct mg_error why;
+
+		if (!(bytes.left_out & MG_KNOB_BIT(k)))
+			continue;
+		mg_kube_names(annotations, &kube);
+		mg_config_why_left_out(&spec, k, memory_max, kube.container, &why);
+		printf("warning: %s\n", why.msg);
+	}
 	/* The policy that will apply: a mode the admin's bounds hold, monitor's sizes of 0. */
 	mg_config_mode_note(&cfg, &spec, &bytes, line, sizeof(line));
 	if (line[0])

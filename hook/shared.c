@@ -19,6 +19,7 @@
 #include "mg_cgroup.h"
 #include "mg_cleanup.h"
 #include "mg_monitor.h"
+#include "mg_oci.h"
 #include "mg_probe.h"
 #include "mg_shared.h"
 #include "memgate.skel.h"
@@ -258,6 +259,90 @@ static unsigned int count_keys(int map, __u32 key_size)
 	return n;
 }
 
+static void kube_path(uint64_t cgroup_id, char *path, size_t size)
+{
+	snprintf(path, size, MG_KUBE_DIR "/%" PRIu64, cgroup_id);
+}
+
+static void forget_kube(uint64_t cgroup_id)
+{
+	char path[128];
+
+	kube_path(cgroup_id, path, sizeof(path));
+	unlink(path);
+}
+
+/* With no container left under policy, no names either. */
+static void forget_all_kube(void)
+{
+	_cleanup_closedir_ DIR *dir = opendir(MG_KUBE_DIR);
+	struct dirent *de;
+
+	while (dir && (de = readdir(dir)))
+		if (de->d_name[0] != '.')
+			unlinkat(dirfd(dir), de->d_name, 0);
+}
+
+int mg_shared_set_kube(uint64_t cgroup_id, const struct mg_kube_names *names,
+		       struct mg_error *err)
+{
+	_cleanup_json_ json_object *obj = json_object_new_object();
+	char path[128], tmp[160];
+	const char *text;
+	_cleanup_close_ int fd = -1;
+	size_t len;
+
+	if (!obj)
+		return mg_fail(err, ENOMEM, "cannot record the container's Kubernetes names");
+	json_object_object_add(obj, "namespace", json_object_new_string(names->namespace));
+	json_object_object_add(obj, "pod", json_object_new_string(names->pod));
+	json_object_object_add(obj, "container", json_object_new_string(names->container));
+	text = json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN);
+	len = strlen(text);
+	if (mkdir(MG_KUBE_DIR, 0700) < 0 && errno != EEXIST)
+		return mg_fail_errno(err, errno, "cannot create %s", MG_KUBE_DIR);
+	kube_path(cgroup_id, path, sizeof(path));
+	snprintf(tmp, sizeof(tmp), "%s.%d", path, getpid());
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return mg_fail_errno(err, errno, "cannot create %s", tmp);
+	if (write(fd, text, len) != (ssize_t)len || rename(tmp, path) < 0) {
+		mg_fail_errno(err, errno, "cannot write %s", path);
+		unlink(tmp);
+		return -err->code;
+	}
+	return 0;
+}
+
+int mg_shared_get_kube(uint64_t cgroup_id, struct mg_kube_names *names)
+{
+	_cleanup_json_ json_object *obj = NULL;
+	_cleanup_free_ char *buf = NULL;
+	_cleanup_close_ int fd = -1;
+	struct mg_error ignored;
+	char *dst[] = { names->namespace, names->pod, names->container };
+	static const char *const keys[] = { "namespace", "pod", "container" };
+	char path[128];
+	size_t len;
+
+	memset(names, 0, sizeof(*names));
+	kube_path(cgroup_id, path, sizeof(path));
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return -errno;
+	if (mg_read_bounded(fd, 4096, &buf, &len, &ignored) < 0 ||
+	    mg_json_parse_object(buf, len, path, &obj, &ignored) < 0)
+		return -EINVAL;
+	for (size_t i = 0; i < 3; i++) {
+		json_object *v;
+
+		if (json_object_object_get_ex(obj, keys[i], &v) &&
+		    json_object_is_type(v, json_type_string))
+			snprintf(dst[i], MG_KUBE_NAME_LEN, "%s", json_object_get_string(v));
+	}
+	return names->container[0] ? 0 : -EINVAL;
+}
+
 /* Its policy first: after that one delete the old programs decide nothing for it. */
 static void forget_retired(const char *dir, int policies, __u64 cgroup_id)
 {
@@ -267,6 +352,7 @@ static void forget_retired(const char *dir, int policies, __u64 cgroup_id)
 	snprintf(path, sizeof(path), "%s/links/" FORK_LINK_PREFIX "%" PRIu64, dir,
 		 (uint64_t)cgroup_id);
 	unlink(path);
+	forget_kube(cgroup_id);
 }
 
 /* Renamed out of the way first: a kill leaves a dead tree, never a half-removed one. */
@@ -280,6 +366,8 @@ static int release_tree(const char *dir, struct mg_error *err)
 			return 0;
 		return mg_fail_errno(err, errno, "cannot remove %s", dir);
 	}
+	if (!strcmp(dir, MG_PIN_DIR))
+		forget_all_kube();
 	if (remove_tree(dead) < 0)
 		return mg_fail_errno(err, errno, "cannot remove %s", dead);
 	return 0;
@@ -875,6 +963,7 @@ void mg_shared_forget_cgroup(struct mg_shared *s, uint64_t cgroup_id)
 	bpf_map_delete_elem(s->policies, &cgroup_id);
 	fork_link_path(cgroup_id, path, sizeof(path));
 	unlink(path);
+	forget_kube(cgroup_id);
 	if (bpf_map_lookup_elem(s->names, &cgroup_id, &key) == 0) {
 		if (bpf_map_lookup_elem(s->containers, &key, &container) == 0 &&
 		    container.cgroup_id == cgroup_id)

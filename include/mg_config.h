@@ -52,7 +52,9 @@ void mg_config_defaults(const struct mg_config *cfg, struct mg_policy_spec *spec
  * mg_policy_resolve(), then the ceilings: an annotation above one fails,
  * naming the ceiling and the file.  A default that can not apply to this
  * container (a percentage without memory.max, a gate above memory.max, above
- * a ceiling) is left out instead: defaults never refuse a container.
+ * a ceiling) is left out instead: defaults never refuse a container.  So is
+ * a pod-wide annotation that can not apply (spec->podwide), noted in
+ * out->left_out; one above a ceiling still fails.
  * A mode the container chose that "modes" does not list fails.  A mode audit
  * or monitor the container chose is held to enforce when a knob of its policy
  * is under a ceiling or came from a default (out->mode_held says which), so
@@ -68,5 +70,13 @@ int mg_config_resolve(const struct mg_config *cfg, const struct mg_policy_spec *
  */
 void mg_config_mode_note(const struct mg_config *cfg, const struct mg_policy_spec *spec,
 			 const struct mg_policy_bytes *out, char *buf, size_t size);
+
+/*
+ * Why mg_config_resolve() left out a pod-wide knob (out->left_out) for the
+ * Kubernetes container named container: "annotation KEY=\"VALUE\": reason;
+ * it is pod-wide, so container NAME starts without it".
+ */
+void mg_config_why_left_out(const struct mg_policy_spec *spec, enum mg_knob knob,
+			    uint64_t memory_max, const char *container, struct mg_error *why);
 
 #endif

@@ -67,6 +67,12 @@ struct mg_policy_spec {
 	bool sandbox;	    /* a pod sandbox: no policy, not even admin defaults */
 	unsigned set;	    /* MG_KNOB_BIT() of every knob that applies */
 	unsigned defaulted; /* of those, the ones taken from the admin defaults */
+	/*
+	 * Of those, the ones a pod-wide memgate.io/<knob> set on a Kubernetes
+	 * container (one with a container name): such a knob that can not apply
+	 * to this container is left out for it (mg_config_resolve).
+	 */
+	unsigned podwide;
 	struct mg_size commit_limit;
 	struct mg_size pressure_gate;
 	struct mg_size fork_gate;
@@ -115,6 +121,7 @@ struct mg_policy_bytes {
 	uint64_t pressure_gate;
 	uint64_t fork_gate;
 	enum mg_mode mode;
+	unsigned left_out; /* MG_KNOB_BIT() of pod-wide knobs that could not apply here */
 	/*
 	 * MG_KNOB_BIT()s of the knobs the admin bounds (a ceiling, or a
 	 * default) that held the container's own audit or monitor mode to
@@ -126,5 +133,21 @@ struct mg_policy_bytes {
 /* memory_max is the container's memory.max in bytes, 0 when it has none. */
 int mg_policy_resolve(const struct mg_policy_spec *spec, uint64_t memory_max,
 		      struct mg_policy_bytes *out, struct mg_error *err);
+
+/* Who a Kubernetes container is, as its runtime's annotations say; "" when unsaid. */
+#define MG_KUBE_NAME_LEN 254 /* a pod name is a DNS subdomain: at most 253 bytes */
+struct mg_kube_names {
+	char namespace[MG_KUBE_NAME_LEN];
+	char pod[MG_KUBE_NAME_LEN];
+	char container[MG_KUBE_NAME_LEN];
+};
+
+/*
+ * CRI-O's io.kubernetes.{container.name,pod.name,pod.namespace} or
+ * containerd's io.kubernetes.cri.{container-name,sandbox-name,
+ * sandbox-namespace}, truncated to fit.  Tenant bytes: escape them before
+ * printing.  False when no container name is given (not Kubernetes).
+ */
+bool mg_kube_names(json_object *annotations, struct mg_kube_names *out);
 
 #endif

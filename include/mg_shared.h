@@ -26,9 +26,12 @@
 
 #include "memgate.h"
 #include "mg_error.h"
+#include "mg_policy.h"
 
 #define MG_LOCK_DIR "/run/memgate"
 #define MG_LOCK_FILE MG_LOCK_DIR "/lock"
+/* <cgroup id>: the Kubernetes names of a container under policy, for status. */
+#define MG_KUBE_DIR MG_LOCK_DIR "/kube"
 
 struct mg_shared {
 	int policies;
@@ -76,6 +79,16 @@ void mg_shared_support(struct mg_support *support, const struct mg_shared *s);
 /* Register a container's policy.  Undoes all of it on failure. */
 int mg_shared_add(struct mg_shared *s, const char *id, uint64_t cgroup_id, int cgroup_fd,
 		  const struct mg_policy *policy, struct mg_error *err);
+
+/*
+ * Remember the Kubernetes names of the container of cgroup_id, under the
+ * lock, after mg_shared_add(); forgetting the cgroup forgets them.
+ */
+int mg_shared_set_kube(uint64_t cgroup_id, const struct mg_kube_names *names,
+		       struct mg_error *err);
+
+/* The names mg_shared_set_kube() kept; -ENOENT for a container without. */
+int mg_shared_get_kube(uint64_t cgroup_id, struct mg_kube_names *names);
 
 /* Forget a container by id; a no-op when it has no entry. */
 int mg_shared_remove(struct mg_shared *s, const char *id, struct mg_error *err);

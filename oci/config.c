@@ -346,23 +346,36 @@ int mg_config_resolve(const struct mg_config *cfg, const struct mg_policy_spec *
 	struct mg_policy_bytes b;
 	int ret;
 
+	unsigned left_out = 0;
+
 	memset(out, 0, sizeof(*out));
 	ret = check_mode(cfg, spec, err);
 	if (ret < 0)
 		return ret;
 
-	/* Try each default alone; one that can not apply here is dropped, not fatal. */
+	/*
+	 * Try each default alone; one that can not apply here is dropped, not
+	 * fatal.  So is a pod-wide annotation that can not apply to this
+	 * container of the pod (a percentage without memory.max, a gate above
+	 * it): the pod's sidecars need not all have limits.  A ceiling still
+	 * refuses a pod-wide annotation above it.
+	 */
 	for (int k = 0; k < MG_KNOB_COUNT; k++) {
 		struct mg_policy_spec one = {0};
 		struct mg_error ignored;
+		unsigned bit = MG_KNOB_BIT(k);
 
-		if (!(s.defaulted & MG_KNOB_BIT(k)) || !mg_policy_size(&s, k))
+		if (!((s.defaulted | s.podwide) & bit) || !mg_policy_size(&s, k))
 			continue;
 		mg_policy_copy_knob(&one, &s, k);
-		if (mg_policy_resolve(&one, memory_max, &b, &ignored) < 0 ||
-		    check_ceiling(cfg, k, mg_policy_size(&one, k), resolved(&b, k), memory_max,
-				  &ignored) < 0)
+		if (mg_policy_resolve(&one, memory_max, &b, &ignored) < 0) {
+			left_out |= s.podwide & bit;
 			mg_policy_copy_knob(&s, &none, k);
+		} else if ((s.defaulted & bit) &&
+			   check_ceiling(cfg, k, mg_policy_size(&one, k), resolved(&b, k), memory_max,
+					 &ignored) < 0) {
+			mg_policy_copy_knob(&s, &none, k);
+		}
 	}
 	ret = mg_policy_resolve(&s, memory_max, &b, err);
 	if (ret < 0)
@@ -385,6 +398,26 @@ int mg_config_resolve(const struct mg_config *cfg, const struct mg_policy_spec *
 	/* Monitor mode applies no knob: say so in the policy itself. */
 	if (b.mode == MG_MODE_MONITOR)
 		b.commit_limit = b.pressure_gate = b.fork_gate = 0;
+	/* Monitor mode applies no knob: nothing was left out either. */
+	b.left_out = b.mode == MG_MODE_MONITOR ? 0 : left_out;
 	*out = b;
 	return 0;
+}
+
+void mg_config_why_left_out(const struct mg_policy_spec *spec, enum mg_knob knob,
+			    uint64_t memory_max, const char *container, struct mg_error *why)
+{
+	struct mg_policy_spec one = {0};
+	struct mg_policy_bytes b;
+	char name[MG_SIZE_KEY_LEN];
+	size_t n;
+
+	*why = (struct mg_error){};
+	mg_policy_copy_knob(&one, spec, knob);
+	if (mg_policy_resolve(&one, memory_max, &b, why) == 0)
+		return;
+	mg_printable(name, sizeof(name), container);
+	n = strlen(why->msg);
+	snprintf(why->msg + n, sizeof(why->msg) - n,
+		 "; it is pod-wide, so container %s starts without it", name);
 }

@@ -389,6 +389,37 @@ static bool is_sandbox(json_object *annotations)
 	return (crio && !strcmp(crio, "sandbox")) || (cri && !strcmp(cri, "sandbox"));
 }
 
+/* CRI-O names the container one way, containerd another. */
+static const char *container_name(json_object *annotations)
+{
+	const char *name = string_annotation(annotations, "io.kubernetes.container.name");
+
+	return name ? name : string_annotation(annotations, "io.kubernetes.cri.container-name");
+}
+
+bool mg_kube_names(json_object *annotations, struct mg_kube_names *out)
+{
+	static const char *const keys[][2] = {
+		{ "io.kubernetes.pod.namespace", "io.kubernetes.cri.sandbox-namespace" },
+		{ "io.kubernetes.pod.name", "io.kubernetes.cri.sandbox-name" },
+	};
+	char *dst[] = { out->namespace, out->pod };
+	const char *name = annotations ? container_name(annotations) : NULL;
+
+	memset(out, 0, sizeof(*out));
+	if (!name)
+		return false;
+	snprintf(out->container, sizeof(out->container), "%s", name);
+	for (size_t i = 0; i < 2; i++) {
+		const char *v = string_annotation(annotations, keys[i][0]);
+
+		if (!v)
+			v = string_annotation(annotations, keys[i][1]);
+		snprintf(dst[i], MG_KUBE_NAME_LEN, "%s", v ? v : "");
+	}
+	return true;
+}
+
 static void apply(struct mg_policy_spec *s, enum mg_knob id, const struct knob_value *kv)
 {
 	s->present = true;
@@ -432,10 +463,7 @@ int mg_policy_parse(json_object *annotations, struct mg_policy_spec *spec, struc
 		spec->sandbox = true;
 		return 0;
 	}
-	/* CRI-O names the container one way, containerd another. */
-	container = string_annotation(annotations, "io.kubernetes.container.name");
-	if (!container)
-		container = string_annotation(annotations, "io.kubernetes.cri.container-name");
+	container = container_name(annotations);
 
 	json_object_object_foreach(annotations, key, val)
 	{
@@ -492,8 +520,11 @@ int mg_policy_parse(json_object *annotations, struct mg_policy_spec *spec, struc
 	for (id = 0; id < MG_KNOB_COUNT; id++) {
 		const struct knob_value *kv = mine[id].set ? &mine[id] : &base[id];
 
-		if (kv->set)
-			apply(&s, id, kv);
+		if (!kv->set)
+			continue;
+		apply(&s, id, kv);
+		if (container && kv == &base[id])
+			s.podwide |= MG_KNOB_BIT(id);
 	}
 	*spec = s;
 	return 0;
@@ -554,7 +585,9 @@ void mg_policy_copy_knob(struct mg_policy_spec *dst, const struct mg_policy_spec
 	else if (knob == MG_KNOB_ON_UNSUPPORTED)
 		dst->warn_unsupported = src->warn_unsupported;
 	dst->set = (dst->set & ~bit) | (src->set & bit);
+	dst->podwide = (dst->podwide & ~bit) | (src->podwide & bit);
 	dst->defaulted &= dst->set;
+	dst->podwide &= dst->set;
 	dst->present = dst->set != 0;
 }
 

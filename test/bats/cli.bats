@@ -38,6 +38,19 @@ teardown() {
 	[[ "$output" == *'annotation memgate.io/pressure-gate="50%": a percentage needs a container memory limit'* ]]
 }
 
+@test "validate: a pod-wide percentage is left out, with a warning, for a Kubernetes container without a memory limit; its own override is refused" {
+	run memgate validate io.kubernetes.cri.container-name=sidecar memgate.io/commit-limit=64Mi \
+		memgate.io/pressure-gate=80%
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "${lines[0]}" == 'warning: annotation memgate.io/pressure-gate="80%": a percentage needs a container memory limit (memory.max is "max"); it is pod-wide, so container sidecar starts without it' ]]
+	[[ "$output" == *"commit-limit=67108864 pressure-gate=0 "* ]]
+	run memgate validate io.kubernetes.cri.container-name=sidecar memgate.io/pressure-gate.sidecar=80%
+	echo "$output"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *'annotation memgate.io/pressure-gate.sidecar="80%": a percentage needs a container memory limit'* ]]
+}
+
 @test "validate accepts sizes in every notation" {
 	run memgate validate memgate.io/commit-limit=1.5Gi memgate.io/pressure-gate=1500M \
 		memgate.io/fork-gate=1e9 memgate.io/mode=audit memgate.io/on-unsupported=warn

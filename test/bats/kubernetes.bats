@@ -128,3 +128,19 @@ crio_annotations() {
 	[ "$(runc state sidecar | jq -r .status)" = running ]
 	assert_no_memgate
 }
+
+@test "memgate status names a Kubernetes container by namespace, pod and container name, the tenant's control characters escaped; its names go with it" {
+	make_bundle app "$(crio_annotations container $'ap\x1b[2Jp')" 0 -- /bin/sleep 600
+	start_ctr app
+	status_is app '.kubernetes == {namespace: "default", pod: "web", container: "ap\u001b[2Jp"}
+		and .policy.commit_limit_bytes == 134217728'
+	run memgate status
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *'  kubernetes: container ap\e[2Jp of pod default/web, id app'* ]]
+	[[ "$output" != *$'\x1b'* ]]
+	[ -n "$(ls /run/memgate/kube)" ]
+	runc delete -f app
+	assert_no_memgate
+	[ -z "$(ls /run/memgate/kube)" ]
+}

@@ -24,10 +24,16 @@ inline ('{...}').  A field the proto lacks is refused, not ignored.
     pods | ps | images           ListPodSandbox, ListContainers, ListImages, as JSON
     exec [--exec-timeout S] ID -- CMD...
                                  ExecSync: CMD's stdout and stderr, and its exit status
+    serve DIR                    answer the commands above through the FIFOs
+                                 DIR/in and DIR/out, one at a time, until
+                                 killed (test/cri/client.bash speaks it): one
+                                 process, so Python and grpc load once
 
 The socket is $CRI_SOCKET, else /run/containerd/containerd.sock.  A failed
 call prints one line, "cri: METHOD: CODE: DETAILS", and exits 1.
 """
+import contextlib
+import io
 import json
 import os
 import sys
@@ -116,7 +122,7 @@ def run_pod(c, pod_cfg, ctr_cfgs):
             except Failed as e:
                 raise Failed("%s (container %s)" % (e, name))
     finally:
-        print(json.dumps(out), flush=True)
+        print(json.dumps(out))
     return out
 
 
@@ -131,6 +137,31 @@ def usage():
     return 2
 
 
+def serve(c, d):
+    """Requests are NUL-terminated arguments; the answer is "STATUS\n" and the output."""
+    fin, fout = os.path.join(d, "in"), os.path.join(d, "out")
+    for p in (fin, fout):
+        if os.path.exists(p):
+            os.unlink(p)
+    os.mkfifo(fin)
+    os.mkfifo(fout)  # last: its existence says the client is ready
+    while True:
+        with open(fin, "rb") as f:
+            args = [a.decode("utf-8", "surrogateescape") for a in f.read().split(b"\0")[:-1]]
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
+            try:
+                rc = command(c, args) if args[:1] != ["serve"] else usage()
+            except Failed as e:
+                sys.stderr.write("cri: %s\n" % e)
+                rc = 1
+            except Exception as e:  # the server must outlive a bad request
+                sys.stderr.write("cri: %s: %s\n" % (type(e).__name__, e))
+                rc = 1
+        with open(fout, "w") as f:
+            f.write("%d\n%s" % (rc, out.getvalue()))
+
+
 def main(argv):
     socket = os.environ.get("CRI_SOCKET") or "/run/containerd/containerd.sock"
     timeout = 120.0
@@ -143,10 +174,17 @@ def main(argv):
             argv = argv[2:]
         else:
             return usage()
+    c = Client(socket, timeout)
+    if argv[:1] == ["serve"] and len(argv) == 2:
+        serve(c, argv[1])
+        return 0
+    return command(c, argv)
+
+
+def command(c, argv):
     if not argv:
         return usage()
     cmd, args = argv[0], argv[1:]
-    c = Client(socket, timeout)
 
     if cmd == "version" and not args:
         dump(c.call("Version", version="v1"))
@@ -188,9 +226,9 @@ def main(argv):
         if len(args) < 3 or args[1] != "--":
             return usage()
         r = c.call("ExecSync", container_id=args[0], cmd=args[2:], timeout=exec_timeout)
-        sys.stdout.buffer.write(r.stdout)
+        sys.stdout.write(r.stdout.decode("utf-8", "replace"))
         sys.stdout.flush()
-        sys.stderr.buffer.write(r.stderr)
+        sys.stderr.write(r.stderr.decode("utf-8", "replace"))
         return r.exit_code
     else:
         return usage()

@@ -394,6 +394,83 @@ static void test_modes_a_container_may_choose(void **state)
 	assert_int_equal(b.mode, MG_MODE_MONITOR);
 }
 
+/* Pod-wide annotations on a container of a pod (containerd's container name). */
+#define POD_SIDECAR "\"io.kubernetes.cri.container-name\": \"sidecar\", "
+
+static void test_podwide_percentage_without_limit_is_left_out(void **state)
+{
+	struct mg_policy_spec spec;
+	struct mg_policy_bytes b;
+	struct mg_error err = {0}, why;
+	struct mg_config cfg = {0};
+
+	/* The sidecar has no memory limit: the gate is left out, the commit limit holds. */
+	spec_of(&cfg, "{" POD_SIDECAR "\"memgate.io/pressure-gate\": \"80%\","
+		      " \"memgate.io/fork-gate\": \"90%\", \"memgate.io/commit-limit\": \"64Mi\"}",
+		&spec);
+	assert_int_equal(mg_config_resolve(&cfg, &spec, 0, &b, &err), 0);
+	assert_int_equal(b.commit_limit, 64 * MiB);
+	assert_int_equal(b.pressure_gate, 0);
+	assert_int_equal(b.fork_gate, 0);
+	assert_int_equal(b.left_out,
+			 MG_KNOB_BIT(MG_KNOB_PRESSURE_GATE) | MG_KNOB_BIT(MG_KNOB_FORK_GATE));
+	mg_config_why_left_out(&spec, MG_KNOB_PRESSURE_GATE, 0, "sidecar", &why);
+	assert_string_equal(why.msg, "annotation memgate.io/pressure-gate=\"80%\": a percentage "
+				     "needs a container memory limit (memory.max is \"max\"); it is "
+				     "pod-wide, so container sidecar starts without it");
+
+	/* A container of the same pod with a limit gets it. */
+	assert_int_equal(mg_config_resolve(&cfg, &spec, GiB, &b, &err), 0);
+	assert_int_equal(b.pressure_gate, GiB / 10 * 8 + GiB % 10 * 8 / 10);
+	assert_int_equal(b.left_out, 0);
+
+	/* A pod-wide gate above this container's limit can not apply either. */
+	assert_int_equal(resolve(&cfg, "{" POD_SIDECAR "\"memgate.io/pressure-gate\": \"1Gi\"}",
+				 256 * MiB, &b, &err),
+			 0);
+	assert_int_equal(b.pressure_gate, 0);
+	assert_int_equal(b.left_out, MG_KNOB_BIT(MG_KNOB_PRESSURE_GATE));
+}
+
+static void test_podwide_tenant_name_escaped(void **state)
+{
+	struct mg_policy_spec spec;
+	struct mg_error why;
+	struct mg_config cfg = {0};
+
+	spec_of(&cfg, "{" POD_SIDECAR "\"memgate.io/pressure-gate\": \"80%\"}", &spec);
+	mg_config_why_left_out(&spec, MG_KNOB_PRESSURE_GATE, 0, "evil\n\x1b[2J", &why);
+	assert_msg_has(why, "so container evil\\n\\e[2J starts without it");
+}
+
+static void test_own_percentage_without_limit_still_fails(void **state)
+{
+	struct mg_policy_bytes b;
+	struct mg_error err = {0};
+	struct mg_config cfg = {0};
+
+	/* The container's own override: its author asked for it, so it is an error. */
+	assert_true(resolve(&cfg, "{" POD_SIDECAR "\"memgate.io/pressure-gate.sidecar\": \"80%\"}",
+			    0, &b, &err) < 0);
+	assert_msg_has(err, "annotation memgate.io/pressure-gate.sidecar=\"80%\": a percentage needs");
+	/* Not Kubernetes: the annotation is the container's own. */
+	err = (struct mg_error){0};
+	assert_true(resolve(&cfg, "{\"memgate.io/pressure-gate\": \"80%\"}", 0, &b, &err) < 0);
+	assert_msg_has(err, "annotation memgate.io/pressure-gate=\"80%\": a percentage needs");
+}
+
+static void test_podwide_above_ceiling_still_fails(void **state)
+{
+	struct mg_policy_bytes b;
+	struct mg_error err = {0};
+	struct mg_config cfg;
+
+	load(example, &cfg);
+	assert_true(resolve(&cfg, "{" POD_SIDECAR "\"memgate.io/commit-limit\": \"8Gi\"}", 0, &b,
+			    &err) < 0);
+	assert_msg_has(err, "is above the ceiling memgate.io/commit-limit=\"4Gi\"");
+}
+
 static void test_empty_object_is_valid(void **state)
 {
 	struct mg_config cfg;
@@ -417,6 +494,10 @@ int main(void)
 		cmocka_unit_test(test_env_overrides_path),
 		cmocka_unit_test(test_broken_files),
 		cmocka_unit_test(test_empty_object_is_valid),
+		cmocka_unit_test(test_podwide_percentage_without_limit_is_left_out),
+		cmocka_unit_test(test_podwide_tenant_name_escaped),
+		cmocka_unit_test(test_own_percentage_without_limit_still_fails),
+		cmocka_unit_test(test_podwide_above_ceiling_still_fails),
 		cmocka_unit_test(test_own_mode_can_not_drop_a_default),
 		cmocka_unit_test(test_own_mode_can_not_lift_a_ceiling),
 		cmocka_unit_test(test_own_mode_applies_where_nothing_is_bound),

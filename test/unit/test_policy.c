@@ -485,6 +485,67 @@ static void test_k8s_sandbox(void **state)
 	assert_int_equal(spec.commit_limit.bytes, GiB);
 }
 
+static void test_k8s_podwide(void **state)
+{
+	struct mg_error err = {0};
+	struct mg_policy_spec spec;
+
+	/* A Kubernetes container: memgate.io/<knob> is pod-wide, an override is its own. */
+	assert_int_equal(parse("{\"io.kubernetes.cri.container-name\": \"app\","
+			       " \"memgate.io/commit-limit\": \"1Gi\","
+			       " \"memgate.io/pressure-gate\": \"80%\","
+			       " \"memgate.io/commit-limit.app\": \"2Gi\"}",
+			       &spec, &err),
+			 0);
+	assert_int_equal(spec.podwide, MG_KNOB_BIT(MG_KNOB_PRESSURE_GATE));
+	assert_int_equal(spec.commit_limit.bytes, 2 * GiB);
+
+	/* Not Kubernetes (no container name): nothing is pod-wide. */
+	assert_int_equal(parse("{\"memgate.io/pressure-gate\": \"80%\"}", &spec, &err), 0);
+	assert_int_equal(spec.podwide, 0);
+}
+
+static void test_k8s_names(void **state)
+{
+	struct mg_kube_names k;
+	json_object *obj;
+	char long_name[400];
+
+	/* containerd's keys. */
+	obj = ann("{\"io.kubernetes.cri.container-name\": \"app\","
+		  " \"io.kubernetes.cri.sandbox-name\": \"web\","
+		  " \"io.kubernetes.cri.sandbox-namespace\": \"prod\"}");
+	assert_true(mg_kube_names(obj, &k));
+	assert_string_equal(k.container, "app");
+	assert_string_equal(k.pod, "web");
+	assert_string_equal(k.namespace, "prod");
+	json_object_put(obj);
+
+	/* CRI-O's, without a namespace. */
+	obj = ann("{\"io.kubernetes.container.name\": \"db\", \"io.kubernetes.pod.name\": \"store\"}");
+	assert_true(mg_kube_names(obj, &k));
+	assert_string_equal(k.container, "db");
+	assert_string_equal(k.pod, "store");
+	assert_string_equal(k.namespace, "");
+	json_object_put(obj);
+
+	/* Not Kubernetes. */
+	obj = ann("{\"io.kubernetes.cri.sandbox-name\": \"web\"}");
+	assert_false(mg_kube_names(obj, &k));
+	assert_string_equal(k.pod, "");
+	json_object_put(obj);
+	assert_false(mg_kube_names(NULL, &k));
+
+	/* Longer than any Kubernetes name: cut to fit, NUL-terminated. */
+	memset(long_name, 'a', sizeof(long_name) - 1);
+	long_name[sizeof(long_name) - 1] = '\0';
+	obj = json_object_new_object();
+	json_object_object_add(obj, "io.kubernetes.container.name", json_object_new_string(long_name));
+	assert_true(mg_kube_names(obj, &k));
+	assert_int_equal(strlen(k.container), MG_KUBE_NAME_LEN - 1);
+	json_object_put(obj);
+}
+
 /* ---- mg_policy_resolve ---- */
 
 static void test_resolve_bytes(void **state)
@@ -657,6 +718,8 @@ static const struct CMUnitTest named[] = {
 	NAMED(test_k8s_override_containerd),
 	NAMED(test_k8s_other_container),
 	NAMED(test_k8s_sandbox),
+	NAMED(test_k8s_podwide),
+	NAMED(test_k8s_names),
 	NAMED(test_resolve_bytes),
 	NAMED(test_resolve_percent),
 	NAMED(test_resolve_percent_no_limit),

@@ -1,0 +1,42 @@
+# SPDX-License-Identifier: GPL-2.0-only
+# For bats suites: one test/cri/cri process per suite, answering through two
+# FIFOs.  Under TCG, Python with grpc takes many seconds to start; this way
+# it starts once.
+#
+#   cri_serve SOCKET   in setup_file: start it (ready when this returns)
+#   cri_ ARGS...       any cri command: prints its stdout and stderr, returns its status
+#   cri_stop           in teardown_file
+
+CRI_CLIENT=${CRI_CLIENT:-/memgate/build/test/cri/cri}
+CRI_FIFOS=${CRI_FIFOS:-/tmp/cri-client}
+
+cri_serve() {
+	rm -rf "$CRI_FIFOS"
+	mkdir -p "$CRI_FIFOS"
+	# fd 3 closed: bats waits for every holder of it.
+	"$CRI_CLIENT" --socket "$1" serve "$CRI_FIFOS" </dev/null >"$CRI_FIFOS/log" 2>&1 3>&- &
+	echo $! >"$CRI_FIFOS/pid"
+	until [ -p "$CRI_FIFOS/out" ]; do
+		kill -0 "$(<"$CRI_FIFOS/pid")" 2>/dev/null || { cat "$CRI_FIFOS/log" >&2; return 1; }
+		sleep 0.2
+	done
+}
+
+cri_() {
+	local rc body
+	[ -p "$CRI_FIFOS/out" ] || { echo "cri_: no client running (cri_serve first)" >&2; return 1; }
+	printf '%s\0' "$@" >"$CRI_FIFOS/in"
+	{
+		read -r rc
+		IFS= read -r -d '' body || true # ends at EOF, not at a NUL
+	} <"$CRI_FIFOS/out"
+	printf '%s' "$body"
+	return "$rc"
+}
+
+cri_stop() {
+	local pid
+	pid=$(<"$CRI_FIFOS/pid") 2>/dev/null || return 0
+	kill "$pid" 2>/dev/null || true
+	while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
+}
