@@ -1,7 +1,8 @@
 #!/usr/bin/env bats
 # SPDX-License-Identifier: GPL-2.0-only
 # scripts/deps (make demo, make check): one line naming what it installs,
-# apt's output in a log file.  apt-get, dpkg-query and sudo are stand-ins.
+# apt's output in a log file.  apt-get, dpkg-query, sudo and debfetch are
+# stand-ins: deps runs from a copy beside a debfetch that fetches nothing.
 
 load helpers
 
@@ -25,11 +26,16 @@ setup() {
 	EOF2
 	printf '#!/bin/sh\nexec "$@"\n' >"$FAKE/sudo"
 	chmod +x "$FAKE"/*
+	DEPS=$BATS_TEST_TMPDIR/top/scripts/deps
+	mkdir -p "${DEPS%/*}"
+	cp "$TOP/scripts/deps" "$DEPS"
+	printf '#!/bin/sh\nexit 0\n' >"${DEPS%/*}/debfetch"
+	chmod +x "${DEPS%/*}/debfetch"
 	export APT_CALLS=$BATS_TEST_TMPDIR/calls MEMGATE_DEPS_LOG=$BATS_TEST_TMPDIR/deps.log
 }
 
 @test "deps installs what is missing in one line, apt's output in the log" {
-	PATH=$FAKE:$PATH run --separate-stderr "$TOP/scripts/deps"
+	PATH=$FAKE:$PATH run --separate-stderr "$DEPS"
 	echo "status $status, stdout [$output], stderr [$stderr]"
 	[ "$status" -eq 0 ]
 	[ -z "$output" ]
@@ -40,7 +46,7 @@ setup() {
 }
 
 @test "deps: a failed install shows apt's last lines and where the log is" {
-	APT_EXIT=100 PATH=$FAKE:$PATH run --separate-stderr "$TOP/scripts/deps"
+	APT_EXIT=100 PATH=$FAKE:$PATH run --separate-stderr "$DEPS"
 	echo "status $status, stdout [$output], stderr [$stderr]"
 	[ "$status" -eq 1 ]
 	[ -z "$output" ]
