@@ -757,7 +757,7 @@ static int cmd_gc(int argc, char **argv, struct mg_error *err)
 	ret = check_flags(argc, argv, known, err);
 	if (ret < 0)
 		return ret;
-	ret = mg_shared_lock(&s, err);
+	ret = mg_shared_lock(&s, mg_config_lock_timeout(), err);
 	if (ret < 0)
 		return ret;
 	if (all) {
@@ -788,7 +788,10 @@ static int cmd_gc(int argc, char **argv, struct mg_error *err)
 	if (ret < 0)
 		return mg_fail(err, -ret, "cannot read memgate's maps");
 	for (size_t i = 0; i < n; i++) {
-		if (mg_cgroup_alive(list[i].cgroup_id))
+		ret = mg_cgroup_alive(list[i].cgroup_id, err);
+		if (ret < 0)
+			return ret;
+		if (ret)
 			continue;
 		char id[ID_TEXT];
 
@@ -800,7 +803,10 @@ static int cmd_gc(int argc, char **argv, struct mg_error *err)
 		removed++;
 	}
 	/* What a start killed before its policy was in place left, and no container names. */
-	n = mg_shared_forget_dead(&s);
+	ret = mg_shared_forget_dead(&s, err);
+	if (ret < 0)
+		return ret;
+	n = ret;
 	if (n)
 		printf("memgate: removing the entries of %zu removed cgroup%s without a container\n", n,
 		       n == 1 ? "" : "s");
@@ -823,7 +829,7 @@ static int cmd_preload(int argc, char **argv, struct mg_error *err)
 	ret = check_flags(argc, argv, known, err);
 	if (ret < 0)
 		return ret;
-	ret = mg_shared_lock(&s, err);
+	ret = mg_shared_lock(&s, mg_config_lock_timeout(), err);
 	if (ret < 0)
 		return ret;
 	mg_shared_serve_retired(NULL);
@@ -1034,7 +1040,8 @@ static int cmd_validate(int argc, char **argv, struct mg_error *err)
 		if (ret < 0)
 			return ret;
 	}
-	if (cfg.present) {
+	/* A file that only sets lock-timeout says nothing about containers. */
+	if (cfg.present && (admin || cfg.defaults.set || cfg.ceilings.set || cfg.modes)) {
 		describe(&cfg.defaults, line, sizeof(line));
 		describe(&cfg.ceilings, line2, sizeof(line2));
 		printf("admin configuration %s: defaults %s; ceilings %s", cfg.path, line, line2);
