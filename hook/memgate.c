@@ -65,9 +65,23 @@ static int check_flags(int argc, char **argv, const char *const *known, struct m
 	return 0;
 }
 
+/* JSON text on stdout, with nothing raw that a terminal would act on. */
+static void put_json(const char *text)
+{
+	size_t len = strlen(text), n = mg_escape(NULL, 0, text, len, MG_ESCAPE_JSON);
+	_cleanup_free_ char *out = malloc(n + 1);
+
+	if (!out) {
+		fprintf(stderr, "memgate: out of memory\n");
+		exit(1);
+	}
+	mg_escape(out, n + 1, text, len, MG_ESCAPE_JSON);
+	puts(out);
+}
+
 static void print_json(json_object *obj)
 {
-	puts(json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+	put_json(json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
 	json_object_put(obj);
 }
 
@@ -506,7 +520,7 @@ static int print_event(void *ctx, void *data, size_t size)
 		json_object_object_add(o, "cgroup_id", u64(e->cgroup_id));
 		json_object_object_add(o, "container", key.id[0] ? json_object_new_string(key.id) : NULL);
 		json_object_object_add(o, "decision", json_object_new_string(oom ? "killed" : e->audited ? "audited" : "denied"));
-		puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+		put_json(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
 		json_object_put(o);
 	} else if (oom) {
 		printf("oom-kill container=%s cgroup=%" PRIu64 " pid=%u comm=%s\n",
