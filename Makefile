@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: GPL-2.0-only
 #
-# make            build BPF objects, skeletons, memgate-hook and memgate into build/
+# make            build BPF objects, skeletons, memgate-hook, memgate and memgate-nri into build/
 # make check      unit tests on the host, then the bats suites inside the VM
 # make demo       a runc container under memgate policy, inside the VM
 # make bench      instructions per operation (and time ratios) on 6.1 and 7, in VMs
@@ -39,8 +39,8 @@ BPF_OBJ := $(BUILD)/memgate.bpf.o
 SKEL := $(BUILD)/memgate.skel.h
 HELPERS := $(BUILD)/test/alloc $(BUILD)/test/roads
 
-all: $(BUILD)/memgate-hook $(BUILD)/memgate $(BUILD)/memgate.json $(BUILD)/memgate-always.json \
-	$(UNIT_BINS) $(HELPERS)
+all: $(BUILD)/memgate-hook $(BUILD)/memgate $(BUILD)/memgate-nri $(BUILD)/memgate.json \
+	$(BUILD)/memgate-always.json $(UNIT_BINS) $(HELPERS)
 
 $(BUILD)/%.bpf.o: bpf/%.bpf.c bpf/*.h
 	@mkdir -p $(@D)
@@ -115,6 +115,10 @@ $(BUILD)/memgate-hook: $(HOOK_SRCS:%.c=$(BUILD)/%.o) $(LIB_OBJS)
 
 $(BUILD)/memgate: $(CLI_SRCS:%.c=$(BUILD)/%.o) $(LIB_OBJS)
 	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+# The NRI plugin, from Debian's Go packages only (nri/build says which).
+$(BUILD)/memgate-nri: nri/memgate-nri.go nri/build scripts/debfetch $(BUILD)/prefix
+	nri/build $@ $(PREFIX)/libexec/oci/hooks.d/memgate-hook
 
 # The hooks.d files name the hook's installed path: rebuilt when PREFIX changes.
 $(BUILD)/prefix: FORCE
@@ -204,13 +208,14 @@ fuzz-corpus: $(FUZZ_BINS)
 	@BUILD=$(BUILD) test/fuzz/run --corpus $(FUZZ_TARGETS)
 
 # Every file install puts in place; uninstall removes exactly these.
-INSTALLED := $(PREFIX)/bin/memgate $(PREFIX)/libexec/oci/hooks.d/memgate-hook \
+INSTALLED := $(PREFIX)/bin/memgate $(PREFIX)/bin/memgate-nri $(PREFIX)/libexec/oci/hooks.d/memgate-hook \
 	$(PREFIX)/share/containers/oci/hooks.d/memgate.json $(PREFIX)/share/memgate/memgate-always.json \
 	$(PREFIX)/lib/systemd/system/memgate-preload.service \
 	$(addprefix $(PREFIX)/share/man/man5/,$(MAN5)) $(addprefix $(PREFIX)/share/man/man8/,$(MAN8))
 
 install: all man
 	install -D -m 0755 $(BUILD)/memgate $(DESTDIR)$(PREFIX)/bin/memgate
+	install -D -m 0755 $(BUILD)/memgate-nri $(DESTDIR)$(PREFIX)/bin/memgate-nri
 	install -D -m 0755 $(BUILD)/memgate-hook $(DESTDIR)$(PREFIX)/libexec/oci/hooks.d/memgate-hook
 	install -D -m 0644 $(BUILD)/memgate.json $(DESTDIR)$(PREFIX)/share/containers/oci/hooks.d/memgate.json
 	install -D -m 0644 $(BUILD)/memgate-always.json $(DESTDIR)$(PREFIX)/share/memgate/memgate-always.json

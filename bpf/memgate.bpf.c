@@ -24,8 +24,10 @@
  * vm_stat_account is inlined into mm/mmap.c), so an mm's share is re-read
  * from its counters when it charges, when munmap, brk, mremap or mprotect
  * return, at fork and at exit.  The sum stays exact without ever scanning
- * other address spaces.  Nothing here allocates or sleeps, and no loop
- * depends on how many containers there are.
+ * other address spaces.  What the kernel commits to a shared memory object
+ * instead (a shared anonymous mapping, a SysV segment) is kept per object,
+ * in mg_shm, from its shmem inode's creation to its free.  Nothing here
+ * allocates or sleeps, and no loop depends on how many containers there are.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -811,12 +813,17 @@ int BPF_PROG(mg_shm_alloc_lsm_kfunc, struct kern_ipc_perm *perm, int ret)
 	return decide_shm(true, true);
 }
 
-SEC("fmod_ret/security_inode_alloc")
-int BPF_PROG(mg_inode_alloc, struct inode *inode, int ret)
+/*
+ * Without the BPF LSM: fentry, not fmod_ret, because security_inode_alloc
+ * gained a gfp argument (6.13), which would stand where an fmod_ret
+ * program reads the return value.  An fentry cannot fail the creation, so
+ * here an object mg_shm has no room for is made, uncounted.
+ */
+SEC("fentry/security_inode_alloc")
+int BPF_PROG(mg_inode_alloc, struct inode *inode)
 {
-	if (ret)
-		return ret;
-	return bind_shared(inode);
+	bind_shared(inode);
+	return 0;
 }
 
 SEC("lsm/inode_alloc_security")

@@ -232,7 +232,8 @@ make_big_file() {
 	start_ctr c1
 	[ "$(link_prog_type mmap_file)" = lsm ]
 	[ "$(link_prog_type mprotect)" = lsm ]
-	# brk, mremap, stack growth and fork have no LSM hook that can refuse.
+	# brk, stack growth and fork have no LSM hook that can refuse (mremap
+	# growth is decided at lsm/mmap_addr: roads.bats).
 	[ "$(link_prog_type vm_enough)" = tracing ]
 	# One decision per charge: a 1 MiB malloc is one mmap, decided once
 	# (not again when the kernel charges it).  Two runs that differ by 16

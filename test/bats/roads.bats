@@ -28,7 +28,7 @@ run_roads() {
 	cp "$ROADS" "$BUNDLES/rootfs/roads"
 	make_bundle "$name" '{"memgate.io/commit-limit": "64Mi"}' $((2048 * MIB)) -- /roads 65536 "$@" hold
 	start_ctr "$name"
-	for _ in $(seq 1200); do grep -qE '^(holding|FAIL)' "$BUNDLES/$name.log" && break; sleep 0.1; done
+	for _ in $(seq 3000); do grep -qE '^(holding|FAIL)' "$BUNDLES/$name.log" && break; sleep 0.1; done
 	output=$(cat "$BUNDLES/$name.log")
 	echo "$output"
 	grep -qx holding <<<"$output"

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0-only
 # In a VM booted without the BPF LSM: every road of roads.bats is held by
 # the fmod_ret and fentry fallbacks (security_mmap_file, security_shm_alloc,
-# security_mmap_addr, security_inode_alloc, security_inode_free).
+# security_mmap_addr; fentry on security_inode_alloc and security_inode_free).
 
 load ../helpers
 
@@ -22,7 +22,7 @@ teardown() {
 	make_bundle r1 '{"memgate.io/commit-limit": "64Mi"}' $((2048 * 1048576)) -- \
 		/roads 65536 private mremap mremap-moved mprotect shared shared-noreserve devzero sysv sysv-noreserve hold
 	start_ctr r1
-	for _ in $(seq 1200); do grep -qE '^(holding|FAIL)' "$BUNDLES/r1.log" && break; sleep 0.1; done
+	for _ in $(seq 3000); do grep -qE '^(holding|FAIL)' "$BUNDLES/r1.log" && break; sleep 0.1; done
 	cat "$BUNDLES/r1.log"
 	# The fallbacks, not lsm/ programs, hold them here.
 	for link in mmap_file shm_alloc mmap_addr inode_alloc inode_free; do
