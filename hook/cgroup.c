@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/vfs.h>
+#include <linux/magic.h>
 
 #include "mg_cgroup.h"
 #include "mg_cleanup.h"
@@ -14,38 +16,77 @@ int mg_read_file(const char *path, size_t max, char **buf, struct mg_error *err)
 {
 	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
 	size_t len;
-	int ret;
 
 	if (fd < 0)
 		return mg_fail_errno(err, errno, "cannot open %s", path);
-	ret = mg_read_bounded(fd, max, buf, &len, err);
-	if (ret < 0)
-		mg_error_prefix(err, "%s", path);
-	return ret;
+	return mg_read_bounded_what(fd, max, path, buf, &len, err);
+}
+
+/* The mount point of one mountinfo line when it is a cgroup2 mount: 1, else 0. */
+static int cgroup2_mount_line(const char *line, size_t len, char *mount, size_t size,
+			      struct mg_error *err)
+{
+	/* "36 25 0:30 / /sys/fs/cgroup rw,... shared:9 - cgroup2 cgroup2 rw" */
+	const char *p = line, *end = line + len;
+
+	if (!memmem(line, len, " - cgroup2 ", 11))
+		return 0;
+	for (int field = 0; field < 4; field++) {
+		p = memchr(p, ' ', end - p);
+		if (!p)
+			return 0;
+		p++;
+	}
+	len = (const char *)strchrnul(p, ' ') - p;
+	if (p + len > end)
+		len = end - p;
+	if (len == 0)
+		return 0;
+	if (len >= size)
+		return mg_fail(err, ENAMETOOLONG, "/proc/self/mountinfo: cgroup2 mount point too long");
+	memcpy(mount, p, len);
+	mount[len] = '\0';
+	return 1;
+}
+
+static int no_cgroup2(struct mg_error *err)
+{
+	return mg_fail(err, ENOENT, "/proc/self/mountinfo: no cgroup2 filesystem is mounted "
+				    "(memgate needs cgroup v2)");
 }
 
 int mg_cgroup2_mount_parse(const char *mountinfo, char *mount, size_t size, struct mg_error *err)
 {
 	const char *line = mountinfo;
+	int ret;
 
-	/* "36 25 0:30 / /sys/fs/cgroup rw,... shared:9 - cgroup2 cgroup2 rw" */
 	while (line && *line) {
 		const char *end = strchrnul(line, '\n');
-		const char *sep = memmem(line, end - line, " - cgroup2 ", 11);
 
-		if (sep) {
-			char point[4096];
-
-			if (sscanf(line, "%*s %*s %*s %*s %4095s", point) == 1) {
-				if (strlen(point) >= size)
-					return mg_fail(err, ENAMETOOLONG, "cgroup2 mount point too long");
-				strcpy(mount, point);
-				return 0;
-			}
-		}
+		ret = cgroup2_mount_line(line, end - line, mount, size, err);
+		if (ret)
+			return ret < 0 ? ret : 0;
 		line = *end ? end + 1 : NULL;
 	}
-	return mg_fail(err, ENOENT, "no cgroup2 filesystem is mounted (memgate needs cgroup v2)");
+	return no_cgroup2(err);
+}
+
+int mg_cgroup2_mount_find(FILE *mountinfo, char *mount, size_t size, struct mg_error *err)
+{
+	_cleanup_free_ char *line = NULL;
+	size_t cap = 0;
+	ssize_t len;
+	int ret;
+
+	/* A line at a time, up to the first cgroup2 mount: mountinfo may hold any number. */
+	while ((len = getline(&line, &cap, mountinfo)) >= 0) {
+		ret = cgroup2_mount_line(line, len, mount, size, err);
+		if (ret)
+			return ret < 0 ? ret : 0;
+	}
+	if (ferror(mountinfo))
+		return mg_fail_errno(err, errno, "/proc/self/mountinfo: read failed");
+	return no_cgroup2(err);
 }
 
 int mg_cgroup_path_parse(const char *proc_cgroup, char *path, size_t size, struct mg_error *err)
@@ -88,34 +129,102 @@ static int cgroup_id_of(const char *dir, uint64_t *id, struct mg_error *err)
 	return 0;
 }
 
-/* The cgroup2 mount point, as this process sees it. */
-static int cgroup2_mount(char *mount, size_t size, struct mg_error *err)
+static bool is_cgroup2(const char *dir)
 {
-	_cleanup_free_ char *mountinfo = NULL;
-	int ret;
+	struct statfs fs;
 
-	ret = mg_read_file("/proc/self/mountinfo", 1 << 20, &mountinfo, err);
-	if (ret < 0)
-		return ret;
-	return mg_cgroup2_mount_parse(mountinfo, mount, size, err);
+	return statfs(dir, &fs) == 0 && fs.f_type == CGROUP2_SUPER_MAGIC;
 }
 
-bool mg_cgroup_alive(uint64_t id)
+/*
+ * The cgroup2 mount point, as this process sees it: found once per process,
+ * where systemd and the runtimes mount it, else from mountinfo.
+ */
+static int cgroup2_mount(char *mount, size_t size, struct mg_error *err)
+{
+	static char found[4096];
+	FILE *mountinfo;
+	int ret;
+
+	if (!found[0]) {
+		if (is_cgroup2("/sys/fs/cgroup")) {
+			strcpy(found, "/sys/fs/cgroup");
+		} else if (is_cgroup2("/sys/fs/cgroup/unified")) {
+			strcpy(found, "/sys/fs/cgroup/unified");
+		} else {
+			mountinfo = fopen("/proc/self/mountinfo", "re");
+			if (!mountinfo)
+				return mg_fail_errno(err, errno, "cannot open /proc/self/mountinfo");
+			ret = mg_cgroup2_mount_find(mountinfo, found, sizeof(found), err);
+			fclose(mountinfo);
+			if (ret < 0) {
+				found[0] = '\0';
+				return ret;
+			}
+		}
+	}
+	if (strlen(found) >= size)
+		return mg_fail(err, ENAMETOOLONG, "cgroup2 mount point %s too long", found);
+	strcpy(mount, found);
+	return 0;
+}
+
+/* The cgroup2 mount, opened once per process: every id is looked up through it. */
+static int cgroup2_mount_fd(struct mg_error *err)
+{
+	static int fd = -1;
+	char mount[4096];
+	int ret;
+
+	if (fd >= 0)
+		return fd;
+	ret = cgroup2_mount(mount, sizeof(mount), err);
+	if (ret < 0)
+		return ret;
+	fd = open(mount, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return mg_fail_errno(err, errno, "cannot open the cgroup2 mount %s", mount);
+	return fd;
+}
+
+int mg_cgroup_alive(uint64_t id, struct mg_error *err)
 {
 	struct cgroup_handle handle = { .fh.handle_bytes = sizeof(uint64_t), .fh.handle_type = 1,
 					.id = id };
-	_cleanup_close_ int mount_fd = -1, fd = -1;
-	struct mg_error ignored;
-	char mount[4096];
+	_cleanup_close_ int fd = -1;
+	int mount_fd = cgroup2_mount_fd(err);
 
-	/* When it can not tell, it is alive: never forget a policy on a guess. */
-	if (cgroup2_mount(mount, sizeof(mount), &ignored) < 0)
-		return true;
-	mount_fd = open(mount, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (mount_fd < 0)
-		return true;
+		return mount_fd;
 	fd = open_by_handle_at(mount_fd, &handle.fh, O_RDONLY | O_CLOEXEC);
-	return fd >= 0 || (errno != ESTALE && errno != ENOENT);
+	if (fd >= 0)
+		return 1;
+	if (errno == ESTALE || errno == ENOENT)
+		return 0;
+	return mg_fail_errno(err, errno, "cannot tell whether cgroup %" PRIu64 " exists", id);
+}
+
+int mg_cgroup_populated(uint64_t id)
+{
+	struct cgroup_handle handle = { .fh.handle_bytes = sizeof(uint64_t), .fh.handle_type = 1,
+					.id = id };
+	_cleanup_close_ int dir = -1, fd = -1;
+	struct mg_error ignored;
+	int mount_fd = cgroup2_mount_fd(&ignored);
+	char text[256];
+	ssize_t n;
+
+	if (mount_fd < 0)
+		return mount_fd;
+	dir = open_by_handle_at(mount_fd, &handle.fh, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dir < 0)
+		return errno == ESTALE || errno == ENOENT ? 0 : -errno;
+	fd = openat(dir, "cgroup.events", O_RDONLY | O_CLOEXEC);
+	n = fd < 0 ? -1 : read(fd, text, sizeof(text) - 1);
+	if (n < 0)
+		return -errno;
+	text[n] = '\0';
+	return strstr(text, "populated 1") != NULL;
 }
 
 /* A "key value" line of a flat-keyed cgroup file (memory.events). */
@@ -133,17 +242,15 @@ int mg_cgroup_memory_usage(uint64_t id, struct mg_cgroup_memory *mem)
 {
 	struct cgroup_handle handle = { .fh.handle_bytes = sizeof(uint64_t), .fh.handle_type = 1,
 					.id = id };
-	_cleanup_close_ int mount_fd = -1, dir = -1;
+	_cleanup_close_ int dir = -1;
 	struct mg_error ignored;
-	char mount[4096], text[1024];
+	char text[1024];
 	const char *files[] = { "memory.peak", "memory.events" };
+	int mount_fd = cgroup2_mount_fd(&ignored);
 
 	memset(mem, 0, sizeof(*mem));
-	if (cgroup2_mount(mount, sizeof(mount), &ignored) < 0)
-		return -ENOENT;
-	mount_fd = open(mount, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (mount_fd < 0)
-		return -errno;
+		return -ENOENT;
 	dir = open_by_handle_at(mount_fd, &handle.fh, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dir < 0)
 		return -errno;

@@ -159,13 +159,13 @@ static bool knobs_empty(const struct mg_policy *policy)
  * Every hook run prunes what failed starts and lost poststops left behind.
  * This one is for runs that touch no policy: it never fails a start.
  */
-static void prune_quietly(void)
+static void prune_quietly(unsigned int lock_timeout_ms)
 {
 	struct mg_shared shared __attribute__((cleanup(mg_shared_close))) = MG_SHARED_INIT;
 	struct mg_error ignored;
 
 	if ((!mg_shared_exists() && !mg_shared_retired_exist()) ||
-	    mg_shared_lock(&shared, &ignored) < 0)
+	    mg_shared_lock(&shared, lock_timeout_ms, &ignored) < 0)
 		return;
 	mg_shared_serve_retired(NULL);
 	if (!mg_shared_exists() || mg_shared_open(&shared, false, &ignored) < 0)
@@ -266,14 +266,14 @@ static int start(const struct mg_state *state, const struct mg_policy_spec *spec
 	if (ret == 0 && dropped.n && knobs_empty(&policy))
 		policy.flags |= MG_MONITOR; /* on-unsupported: warn falls back to monitoring */
 	if (ret < 0 || policy_empty(&policy)) {
-		prune_quietly();
+		prune_quietly(cfg->lock_timeout_ms);
 		return ret;
 	}
 	cgroup_fd = open(cg.path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (cgroup_fd < 0)
 		return mg_fail_errno(err, errno, "cannot open cgroup %s", cg.path);
 
-	ret = mg_shared_lock(&shared, err);
+	ret = mg_shared_lock(&shared, cfg->lock_timeout_ms, err);
 	if (ret < 0)
 		return ret;
 	mg_shared_serve_retired(NULL);
@@ -321,7 +321,7 @@ static int stop(const struct mg_state *state, struct mg_error *err)
 
 	if (!mg_shared_exists() && !mg_shared_retired_exist())
 		return 0;
-	ret = mg_shared_lock(&shared, err);
+	ret = mg_shared_lock(&shared, mg_config_lock_timeout(), err);
 	if (ret < 0)
 		return ret;
 	mg_shared_serve_retired(state->id);
@@ -387,14 +387,14 @@ static int run(int argc, char **argv, struct mg_error *err)
 	if (ret < 0 && !spec.present) {
 		mg_error_prefix(err, "container %s sets no knob, so this is ignored", state.id);
 		report(LOG_WARNING, err->msg);
-		prune_quietly();
+		prune_quietly(cfg.lock_timeout_ms);
 		return 0;
 	}
 	if (ret < 0)
 		return ret;
 	mg_config_defaults(&cfg, &spec);
 	if (!spec.present) {
-		prune_quietly();
+		prune_quietly(cfg.lock_timeout_ms);
 		return 0;
 	}
 	return start(&state, &spec, &cfg, &kube, err);

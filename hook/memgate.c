@@ -62,9 +62,23 @@ static int check_flags(int argc, char **argv, const char *const *known, struct m
 	return 0;
 }
 
+/* JSON text on stdout, with nothing raw that a terminal would act on. */
+static void put_json(const char *text)
+{
+	size_t len = strlen(text), n = mg_escape(NULL, 0, text, len, MG_ESCAPE_JSON);
+	_cleanup_free_ char *out = malloc(n + 1);
+
+	if (!out) {
+		fprintf(stderr, "memgate: out of memory\n");
+		exit(1);
+	}
+	mg_escape(out, n + 1, text, len, MG_ESCAPE_JSON);
+	puts(out);
+}
+
 static void print_json(json_object *obj)
 {
-	puts(json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+	put_json(json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
 	json_object_put(obj);
 }
 
@@ -501,7 +515,7 @@ static int print_event(void *ctx, void *data, size_t size)
 		json_object_object_add(o, "cgroup_id", u64(e->cgroup_id));
 		json_object_object_add(o, "container", key.id[0] ? json_object_new_string(key.id) : NULL);
 		json_object_object_add(o, "decision", json_object_new_string(oom ? "killed" : e->audited ? "audited" : "denied"));
-		puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+		put_json(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
 		json_object_put(o);
 	} else if (oom) {
 		printf("oom-kill container=%s cgroup=%" PRIu64 " pid=%u comm=%s\n",
@@ -625,7 +639,7 @@ static int cmd_gc(int argc, char **argv, struct mg_error *err)
 	ret = check_flags(argc, argv, known, err);
 	if (ret < 0)
 		return ret;
-	ret = mg_shared_lock(&s, err);
+	ret = mg_shared_lock(&s, mg_config_lock_timeout(), err);
 	if (ret < 0)
 		return ret;
 	if (all) {
@@ -656,7 +670,10 @@ static int cmd_gc(int argc, char **argv, struct mg_error *err)
 	if (ret < 0)
 		return mg_fail(err, -ret, "cannot read memgate's maps");
 	for (size_t i = 0; i < n; i++) {
-		if (mg_cgroup_alive(list[i].cgroup_id))
+		ret = mg_cgroup_alive(list[i].cgroup_id, err);
+		if (ret < 0)
+			return ret;
+		if (ret)
 			continue;
 		char id[ID_TEXT];
 
@@ -668,7 +685,10 @@ static int cmd_gc(int argc, char **argv, struct mg_error *err)
 		removed++;
 	}
 	/* What a start killed before its policy was in place left, and no container names. */
-	n = mg_shared_forget_dead(&s);
+	ret = mg_shared_forget_dead(&s, err);
+	if (ret < 0)
+		return ret;
+	n = ret;
 	if (n)
 		printf("memgate: removing the entries of %zu removed cgroup%s without a container\n", n,
 		       n == 1 ? "" : "s");
@@ -691,7 +711,7 @@ static int cmd_preload(int argc, char **argv, struct mg_error *err)
 	ret = check_flags(argc, argv, known, err);
 	if (ret < 0)
 		return ret;
-	ret = mg_shared_lock(&s, err);
+	ret = mg_shared_lock(&s, mg_config_lock_timeout(), err);
 	if (ret < 0)
 		return ret;
 	mg_shared_serve_retired(NULL);
@@ -831,7 +851,8 @@ static int cmd_validate(int argc, char **argv, struct mg_error *err)
 		if (ret < 0)
 			return ret;
 	}
-	if (cfg.present) {
+	/* A file that only sets lock-timeout says nothing about containers. */
+	if (cfg.present && (admin || cfg.defaults.set || cfg.ceilings.set || cfg.modes)) {
 		describe(&cfg.defaults, line, sizeof(line));
 		describe(&cfg.ceilings, line2, sizeof(line2));
 		printf("admin configuration %s: defaults %s; ceilings %s", cfg.path, line, line2);

@@ -1,15 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <syslog.h>
+#include <time.h>
 #include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/vfs.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -62,16 +64,133 @@ int mg_container_key(const char *id, struct mg_container_key *key, struct mg_err
 	return 0;
 }
 
-int mg_shared_lock(struct mg_shared *s, struct mg_error *err)
+/*
+ * Whether only root can change what st describes: owned by root, not
+ * writable by group or others, of the type expected.  Otherwise one line
+ * naming the path and the fix.  A bpffs mounted without mode= is 1777, so
+ * anyone could have made a tree memgate would then load from or remove.
+ */
+static int check_trusted(const struct stat *st, const char *path, mode_t type, const char *fix,
+			 struct mg_error *err)
 {
+	if ((st->st_mode & S_IFMT) != type)
+		return mg_fail(err, EPERM, "%s is not a %s: memgate uses it only when root made it; %s",
+			       path, type == S_IFDIR ? "directory" : "regular file", fix);
+	if (st->st_uid != 0)
+		return mg_fail(err, EPERM, "%s is owned by uid %u, not root: %s", path,
+			       (unsigned)st->st_uid, fix);
+	if (st->st_mode & (S_IWGRP | S_IWOTH))
+		return mg_fail(err, EPERM, "%s is writable by %s (mode %04o): %s", path,
+			       st->st_mode & S_IWOTH ? "others" : "its group",
+			       (unsigned)(st->st_mode & 07777), fix);
+	return 0;
+}
+
+/* Open dir (never through a link) and check it; -errno, or the fd. */
+static int open_trusted_dir(int at, const char *name, const char *path, const char *fix,
+			    struct mg_error *err)
+{
+	_cleanup_close_ int fd = openat(at, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	struct stat st;
+	int ret;
+
+	if (fd < 0)
+		return mg_fail_errno(err, errno, "cannot open %s", path);
+	if (fstat(fd, &st) < 0)
+		return mg_fail_errno(err, errno, "cannot stat %s", path);
+	ret = check_trusted(&st, path, S_IFDIR, fix, err);
+	if (ret < 0)
+		return ret;
+	return mg_steal_fd(fd);
+}
+
+#define FIX_BPFFS "run `chmod 0700 " BPFFS "` (or mount bpffs there with mode=700)"
+#define FIX_RUN "remove it (`rm -r " MG_LOCK_DIR "`) if root did not make it; memgate makes it 0700"
+
+/* /sys/fs/bpf, checked: an fd every tree is reached through. */
+static int open_bpffs(struct mg_error *err)
+{
+	return open_trusted_dir(AT_FDCWD, BPFFS, BPFFS, FIX_BPFFS, err);
+}
+
+static void alarm_ignored(int sig)
+{
+}
+
+/*
+ * flock, bounded: a stuck holder fails this run, not every start on the
+ * node.  The timer repeats, so a signal that came before flock slept only
+ * delays the next one.
+ */
+static int lock_bounded(int fd, unsigned int timeout_ms, struct mg_error *err)
+{
+	struct sigaction sa = { .sa_handler = alarm_ignored }, old;
+	struct itimerval tick = { .it_interval = { 0, 100 * 1000 } }, off = {};
+	struct timespec start, now;
+	int ret = 0;
+
+	if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+		return 0;
+	if (errno != EWOULDBLOCK)
+		return mg_fail_errno(err, errno, "cannot lock %s", MG_LOCK_FILE);
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	tick.it_value = (struct timeval){ timeout_ms / 1000, timeout_ms % 1000 * 1000 };
+	if (!timeout_ms)
+		tick.it_value.tv_usec = 1;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGALRM, &sa, &old); /* no SA_RESTART: flock returns EINTR */
+	setitimer(ITIMER_REAL, &tick, NULL);
+	for (;;) {
+		if (flock(fd, LOCK_EX) == 0)
+			break;
+		if (errno != EINTR) {
+			ret = mg_fail_errno(err, errno, "cannot lock %s", MG_LOCK_FILE);
+			break;
+		}
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if ((now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000 >=
+		    timeout_ms) {
+			ret = mg_fail(err, ETIMEDOUT,
+				      "%s is still held by another memgate after %u.%03u s: giving "
+				      "up (a stuck memgate-hook or `memgate gc`? lock-timeout in the "
+				      "admin configuration sets this bound)",
+				      MG_LOCK_FILE, timeout_ms / 1000, timeout_ms % 1000);
+			break;
+		}
+	}
+	setitimer(ITIMER_REAL, &off, NULL);
+	sigaction(SIGALRM, &old, NULL);
+	return ret;
+}
+
+static int check_trees(struct mg_error *err);
+
+int mg_shared_lock(struct mg_shared *s, unsigned int timeout_ms, struct mg_error *err)
+{
+	_cleanup_close_ int dir = -1;
+	struct stat st;
+	int ret;
+
 	if (mkdir(MG_LOCK_DIR, 0700) < 0 && errno != EEXIST)
 		return mg_fail_errno(err, errno, "cannot create %s", MG_LOCK_DIR);
-	s->lock = open(MG_LOCK_FILE, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	dir = open_trusted_dir(AT_FDCWD, MG_LOCK_DIR, MG_LOCK_DIR, FIX_RUN, err);
+	if (dir < 0)
+		return dir;
+	s->lock = openat(dir, "lock", O_RDWR | O_CREAT | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC, 0600);
 	if (s->lock < 0)
 		return mg_fail_errno(err, errno, "cannot open %s", MG_LOCK_FILE);
-	if (flock(s->lock, LOCK_EX) < 0)
-		return mg_fail_errno(err, errno, "cannot lock %s", MG_LOCK_FILE);
-	return 0;
+	if (fstat(s->lock, &st) < 0)
+		return mg_fail_errno(err, errno, "cannot stat %s", MG_LOCK_FILE);
+	ret = check_trusted(&st, MG_LOCK_FILE, S_IFREG, FIX_RUN, err);
+	if (ret == 0)
+		ret = lock_bounded(s->lock, timeout_ms, err);
+	if (ret == 0)
+		ret = check_trees(err);
+	if (ret < 0) {
+		close(s->lock);
+		s->lock = -1;
+	}
+	return ret;
 }
 
 bool mg_shared_exists(void)
@@ -91,17 +210,57 @@ static int ensure_bpffs(struct mg_error *err)
 	return 0;
 }
 
-static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+/* Remove name under at and everything below it, never following a link. */
+static int remove_at(int at, const char *name, int depth)
 {
-	return flag == FTW_DP ? rmdir(path) : unlink(path);
+	_cleanup_closedir_ DIR *dir = NULL;
+	struct dirent *de;
+	struct stat st;
+	int fd;
+
+	if (unlinkat(at, name, 0) == 0 || errno == ENOENT)
+		return 0; /* a pin, a file or a link: the name goes, not what it points at */
+	if (errno != EISDIR || depth == 0)
+		return -1;
+	fd = openat(at, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, &st) == 0 && st.st_uid != 0)
+		errno = EPERM; /* not root's: nothing of it is memgate's to remove */
+	else if (fstat(fd, &st) == 0)
+		dir = fdopendir(fd);
+	if (!dir) {
+		close(fd);
+		return -1;
+	}
+	while ((de = readdir(dir)))
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..") &&
+		    remove_at(dirfd(dir), de->d_name, depth - 1) < 0)
+			return -1;
+	return unlinkat(at, name, AT_REMOVEDIR) == 0 || errno == ENOENT ? 0 : -1;
 }
 
-/* Unpinning drops the kernel's last reference: links detach, programs unload. */
-static int remove_tree(const char *dir)
+/*
+ * Unpinning drops the kernel's last reference: links detach, programs
+ * unload.  path is one of memgate's trees, BPFFS/<name>: removed through
+ * the checked /sys/fs/bpf, a directory at a time (a tree is 2 deep).
+ */
+static int remove_tree(const char *path)
 {
-	if (access(dir, F_OK) < 0)
-		return 0;
-	return nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+	_cleanup_close_ int bpffs = -1;
+	struct mg_error ignored;
+	const char *name = path + strlen(BPFFS "/");
+
+	if (strncmp(path, BPFFS "/", strlen(BPFFS "/")) || strchr(name, '/')) {
+		errno = EINVAL;
+		return -1;
+	}
+	bpffs = open_bpffs(&ignored);
+	if (bpffs < 0) {
+		errno = ignored.code;
+		return -1;
+	}
+	return remove_at(bpffs, name, 4);
 }
 
 enum tree_kind {
@@ -132,6 +291,46 @@ static int for_each_tree(int mask, int (*fn)(const char *path, void *arg), void 
 		snprintf(path, sizeof(path), BPFFS "/%s", de->d_name);
 		ret = fn(path, arg);
 		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+/*
+ * /sys/fs/bpf and every tree of memgate's in it are root's alone, or nothing
+ * runs: a tree another user made could hand memgate maps and links to use.
+ */
+static int check_trees(struct mg_error *err)
+{
+	_cleanup_close_ int bpffs = -1;
+	_cleanup_closedir_ DIR *dir = NULL;
+	struct statfs fs;
+	struct dirent *de;
+	struct stat st;
+	char path[512], fix[600];
+	int ret;
+
+	/* Not mounted: memgate mounts it mode=0700 when it needs it. */
+	if (statfs(BPFFS, &fs) < 0 || fs.f_type != BPF_FS_MAGIC)
+		return 0;
+	bpffs = open_bpffs(err);
+	if (bpffs < 0)
+		return bpffs;
+	dir = fdopendir(dup(bpffs));
+	if (!dir)
+		return mg_fail_errno(err, errno, "cannot read %s", BPFFS);
+	while ((de = readdir(dir))) {
+		if (!tree_kind(de->d_name) && strcmp(de->d_name, "memgate"))
+			continue;
+		snprintf(path, sizeof(path), BPFFS "/%s", de->d_name);
+		if (fstatat(bpffs, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+			if (errno == ENOENT)
+				continue;
+			return mg_fail_errno(err, errno, "cannot stat %s", path);
+		}
+		snprintf(fix, sizeof(fix), "if root did not make it, remove it (`rm -r %s`)", path);
+		ret = check_trusted(&st, path, S_IFDIR, fix, err);
+		if (ret < 0)
 			return ret;
 	}
 	return 0;
@@ -373,7 +572,8 @@ static int serve_retired_tree(const char *dir, void *arg)
 		}
 	}
 	while (bpf_map_get_next_key(policies, prev, &next) == 0) {
-		if (!mg_cgroup_alive(next)) {
+		/* Not known to be gone (or not known at all): left for a later run. */
+		if (mg_cgroup_alive(next, &ignored) == 0) {
 			forget_retired(dir, policies, next);
 			continue; /* restart from prev: next is gone */
 		}
@@ -829,6 +1029,7 @@ out:
 
 int mg_shared_open(struct mg_shared *s, bool create, struct mg_error *err)
 {
+	_cleanup_close_ int bpffs = -1, tree = -1;
 	char path[512];
 	__u64 layout;
 	int ret;
@@ -841,6 +1042,14 @@ int mg_shared_open(struct mg_shared *s, bool create, struct mg_error *err)
 		if (ret < 0)
 			return ret;
 	}
+	/* Readers too (status, events) take maps only from a tree root made. */
+	bpffs = open_bpffs(err);
+	if (bpffs < 0)
+		return bpffs;
+	tree = open_trusted_dir(bpffs, "memgate", MG_PIN_DIR,
+				"if root did not make it, remove it (`rm -r " MG_PIN_DIR "`)", err);
+	if (tree < 0)
+		return tree;
 	/* Before any map: another layout may name or shape them differently. */
 	layout = tree_layout(MG_PIN_DIR);
 	if (layout > MG_LAYOUT_VERSION)
@@ -945,13 +1154,16 @@ void mg_shared_forget_cgroup(struct mg_shared *s, uint64_t cgroup_id)
 	bpf_map_delete_elem(s->stats, &cgroup_id);
 }
 
-size_t mg_shared_forget_dead(struct mg_shared *s)
+int mg_shared_forget_dead(struct mg_shared *s, struct mg_error *err)
 {
 	__u64 id, next, *prev = NULL;
-	size_t forgotten = 0;
+	int forgotten = 0, alive;
 
 	while (bpf_map_get_next_key(s->stats, prev, &next) == 0) {
-		if (!mg_cgroup_alive(next)) {
+		alive = mg_cgroup_alive(next, err);
+		if (alive < 0)
+			return alive;
+		if (!alive) {
 			mg_shared_forget_cgroup(s, next);
 			forgotten++;
 			continue; /* restart from prev: next is gone */
@@ -964,6 +1176,7 @@ size_t mg_shared_forget_dead(struct mg_shared *s)
 
 void mg_shared_prune(struct mg_shared *s)
 {
+	struct mg_error ignored;
 	struct mg_globals g;
 	__u64 id;
 	__u32 zero = 0;
@@ -976,10 +1189,36 @@ void mg_shared_prune(struct mg_shared *s)
 	}
 	if (bpf_map_lookup_elem(s->globals, &zero, &g) < 0 || !g.dead_dropped)
 		return;
-	/* The queue overflowed: look at every cgroup once, this time only. */
+	/* The queue overflowed: look at every cgroup once; again next run if that failed. */
+	if (mg_shared_forget_dead(s, &ignored) < 0)
+		return;
 	g.dead_dropped = 0;
 	bpf_map_update_elem(s->globals, &zero, &g, BPF_ANY);
-	mg_shared_forget_dead(s);
+}
+
+/*
+ * A start refused because its id names a live container under policy:
+ * /run/memgate/refused-<hash of the id> (never a path from the id's bytes)
+ * tells the poststop the runtime then runs for it that it is not the first's.
+ */
+static void refused_path(const char *id, char *path, size_t size)
+{
+	uint64_t hash = 0xcbf29ce484222325ULL; /* FNV-1a */
+
+	for (const unsigned char *p = (const unsigned char *)id; *p; p++)
+		hash = (hash ^ *p) * 0x100000001b3ULL;
+	snprintf(path, size, MG_LOCK_DIR "/refused-%016" PRIx64, hash);
+}
+
+static void mark_refused(const char *id)
+{
+	char path[64];
+	int fd;
+
+	refused_path(id, path, sizeof(path));
+	fd = open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC, 0600);
+	if (fd >= 0)
+		close(fd);
 }
 
 int mg_shared_add(struct mg_shared *s, const char *id, uint64_t cgroup_id, int cgroup_fd,
@@ -1000,6 +1239,23 @@ int mg_shared_add(struct mg_shared *s, const char *id, uint64_t cgroup_id, int c
 		    bpf_map_lookup_elem(s->policies, &cgroup_id, &existing) == 0 &&
 		    !memcmp(&existing, policy, sizeof(existing)))
 			return 0;
+		/* Another container's, live: a second one under its id takes nothing of it. */
+		if (container.cgroup_id != cgroup_id) {
+			ret = mg_cgroup_alive(container.cgroup_id, err);
+			if (ret < 0)
+				return ret;
+			if (ret) {
+				char printable[sizeof(key.id)];
+
+				mark_refused(id);
+				mg_printable(printable, sizeof(printable), id);
+				return mg_fail(err, EEXIST,
+					       "container id \"%s\" is already in use by a live "
+					       "container under memgate policy (cgroup %" PRIu64
+					       "); a second container can not take its id",
+					       printable, (uint64_t)container.cgroup_id);
+			}
+		}
 		mg_shared_forget_cgroup(s, container.cgroup_id);
 		bpf_map_delete_elem(s->containers, &key);
 		container = (struct mg_container){ .cgroup_id = cgroup_id };
@@ -1031,11 +1287,12 @@ int mg_shared_add(struct mg_shared *s, const char *id, uint64_t cgroup_id, int c
 		goto undo;
 	}
 	/* Removed before its policy was in place: the programs could not queue it. */
-	if (!mg_cgroup_alive(cgroup_id)) {
+	ret = mg_cgroup_alive(cgroup_id, err);
+	if (ret == 0)
 		ret = mg_fail(err, ENOENT, "the container's cgroup %" PRIu64 " was removed during start",
 			      cgroup_id);
+	if (ret < 0)
 		goto undo;
-	}
 	return 0;
 undo:
 	mg_shared_forget_cgroup(s, cgroup_id);
@@ -1047,12 +1304,29 @@ int mg_shared_remove(struct mg_shared *s, const char *id, struct mg_error *err)
 	struct mg_container_key key;
 	struct mg_container container;
 	struct mg_error ignored;
+	char path[64];
 
 	/* An id memgate can not key was refused at start: it has no entry. */
 	if (mg_container_key(id, &key, &ignored) < 0)
 		return 0;
 	if (bpf_map_lookup_elem(s->containers, &key, &container) < 0)
 		return 0;
+	/*
+	 * A start under this id was refused while this one ran.  Processes
+	 * still in its cgroup: this poststop is the refused container's, not
+	 * this one's (a stopped container's processes are gone by its poststop).
+	 */
+	refused_path(id, path, sizeof(path));
+	if (unlink(path) == 0 && mg_cgroup_populated(container.cgroup_id) > 0) {
+		char printable[sizeof(key.id)];
+
+		mg_printable(printable, sizeof(printable), id);
+		syslog(LOG_NOTICE,
+		       "poststop for container id %s: the container under policy with that id "
+		       "still runs in cgroup %" PRIu64 ", so its policy stays",
+		       printable, (uint64_t)container.cgroup_id);
+		return 0;
+	}
 	mg_shared_forget_cgroup(s, container.cgroup_id);
 	bpf_map_delete_elem(s->containers, &key);
 	return 0;

@@ -6,6 +6,7 @@
  *
  *   { "defaults": { "memgate.io/commit-limit": "1Gi" },
  *     "ceilings": { "memgate.io/commit-limit": "4Gi", "memgate.io/pressure-gate": "90%" },
+ *     "lock-timeout": 10,
  *     "modes": [ "enforce", "audit" ] }
  */
 #ifndef MG_CONFIG_H
@@ -21,12 +22,15 @@
 #define MG_CONFIG_PATH "/etc/memgate/memgate.json"
 #define MG_CONFIG_ENV "MEMGATE_CONFIG" /* overrides MG_CONFIG_PATH, for tests */
 #define MG_CONFIG_MAX (64 * 1024)      /* bytes accepted */
+#define MG_LOCK_TIMEOUT_MS 10000       /* "lock-timeout" when the file does not set it */
+#define MG_LOCK_TIMEOUT_MAX_S 3600
 
 struct mg_config {
 	bool present; /* the file exists; otherwise no defaults and no ceilings */
 	char path[4096];
 	struct mg_policy_spec defaults;
 	struct mg_policy_spec ceilings; /* size knobs only */
+	unsigned int lock_timeout_ms;	/* how long a hook waits for memgate's lock */
 	unsigned modes; /* MG_MODE_BIT()s a container may choose; 0: any */
 };
 
@@ -41,6 +45,9 @@ int mg_config_parse(const char *buf, size_t len, const char *path, struct mg_con
 
 /* Read and parse path; a missing file is no configuration, not an error. */
 int mg_config_load(const char *path, struct mg_config *cfg, struct mg_error *err);
+
+/* The lock-timeout of the admin configuration; the default when it is missing or broken. */
+unsigned int mg_config_lock_timeout(void);
 
 /* Fill every knob spec does not set from the defaults; sandboxes get none. */
 void mg_config_defaults(const struct mg_config *cfg, struct mg_policy_spec *spec);

@@ -40,6 +40,12 @@ enum mg_escape_style {
 	MG_ESCAPE_PROMETHEUS,
 	/* C-style, but \\ and " kept: for a whole message whose quoted parts are escaped already. */
 	MG_ESCAPE_TEXT,
+	/*
+	 * JSON text from json-c, which leaves DEL, C1 controls and bytes that
+	 * are not UTF-8 raw inside strings: those as \\uXXXX (\\ufffd for a
+	 * byte that is not UTF-8); the rest as it is.
+	 */
+	MG_ESCAPE_JSON,
 };
 
 /*

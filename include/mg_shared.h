@@ -56,7 +56,13 @@ struct mg_support {
 	char why_not_fork[256];
 };
 
-int mg_shared_lock(struct mg_shared *s, struct mg_error *err);
+/*
+ * Take MG_LOCK_FILE, waiting at most timeout_ms for another holder, and
+ * check that /run/memgate, the lock, /sys/fs/bpf and every tree of
+ * memgate's in it are root's alone; otherwise one line naming the path and
+ * the fix.
+ */
+int mg_shared_lock(struct mg_shared *s, unsigned int timeout_ms, struct mg_error *err);
 
 /* Open the pinned maps; load and pin everything first when create is set. */
 int mg_shared_open(struct mg_shared *s, bool create, struct mg_error *err);
@@ -100,9 +106,10 @@ void mg_shared_prune(struct mg_shared *s);
 /*
  * Forget every cgroup that has an entry and is gone, whether or not it has
  * a policy (a start killed before its policy was in place); a walk over all
- * entries.  Returns how many were forgotten.
+ * entries.  Returns how many were forgotten, or -errno when liveness can not
+ * be told (then it stops: nothing is forgotten on a guess).
  */
-size_t mg_shared_forget_dead(struct mg_shared *s);
+int mg_shared_forget_dead(struct mg_shared *s, struct mg_error *err);
 
 /*
  * Unpin everything when no policy is left; the kernel then unloads it.  A

@@ -79,7 +79,7 @@ static size_t escape_unit(const unsigned char *src, size_t len, size_t i,
 	size_t n, k, o;
 
 	*in = 1;
-	if ((c == '\\' || c == '"') && style != MG_ESCAPE_TEXT) {
+	if ((c == '\\' || c == '"') && style != MG_ESCAPE_TEXT && style != MG_ESCAPE_JSON) {
 		out[0] = '\\';
 		out[1] = c;
 		return 2;
@@ -90,6 +90,13 @@ static size_t escape_unit(const unsigned char *src, size_t len, size_t i,
 		out[0] = c;
 		return 1;
 	}
+	/* JSON: json-c escapes these inside strings; raw, they are the layout. */
+	if (style == MG_ESCAPE_JSON && (c == '\n' || c == '\t' || c == '\r')) {
+		out[0] = c;
+		return 1;
+	}
+	if (c < 0x80 && style == MG_ESCAPE_JSON)
+		return (size_t)sprintf(out, "\\u%04x", c);
 	if (c < 0x80 && style != MG_ESCAPE_PROMETHEUS) {
 		static const char named[][3] = {
 			['\n'] = "n", ['\t'] = "t", ['\r'] = "r", [0x1b] = "e"};
@@ -120,12 +127,17 @@ static size_t escape_unit(const unsigned char *src, size_t len, size_t i,
 				return n;
 			}
 			*in = n;
+			if (style == MG_ESCAPE_JSON)
+				return (size_t)sprintf(out, "\\u%04x", (unsigned)cp);
 			for (k = 0, o = 0; k < n; k++)
 				o += sprintf(out + o, "%sx%c%c", bs, hex[src[i + k] >> 4],
 					     hex[src[i + k] & 15]);
 			return o;
 		}
 	}
+	/* Not UTF-8: in JSON, the replacement character, as a decoder would show it. */
+	if (style == MG_ESCAPE_JSON)
+		return (size_t)sprintf(out, "\\ufffd");
 	return (size_t)sprintf(out, "%sx%c%c", bs, hex[c >> 4], hex[c & 15]);
 }
 

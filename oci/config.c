@@ -68,6 +68,25 @@ static int parse_section(const char *path, const char *name, json_object *obj, b
 	return 0;
 }
 
+/* Seconds a hook waits for memgate's lock, as a JSON number: 10 or 2.5. */
+static int parse_lock_timeout(const char *path, json_object *val, struct mg_config *cfg,
+			      struct mg_error *err)
+{
+	double seconds;
+
+	if (!json_object_is_type(val, json_type_int) && !json_object_is_type(val, json_type_double))
+		return mg_fail(err, EINVAL,
+			       WHAT ": \"lock-timeout\": expected a number of seconds such as 10",
+			       path);
+	seconds = json_object_get_double(val);
+	if (!(seconds >= 0.001 && seconds <= MG_LOCK_TIMEOUT_MAX_S))
+		return mg_fail(err, ERANGE,
+			       WHAT ": \"lock-timeout\": expected 0.001 to %d seconds, got %g", path,
+			       MG_LOCK_TIMEOUT_MAX_S, seconds);
+	cfg->lock_timeout_ms = (unsigned int)(seconds * 1000 + 0.5);
+	return 0;
+}
+
 /* "modes": the modes a container may choose; enforce is always one of them. */
 static int parse_modes(const char *path, json_object *val, unsigned *modes, struct mg_error *err)
 {
@@ -131,6 +150,7 @@ int mg_config_parse(const char *buf, size_t len, const char *path, struct mg_con
 
 	memset(cfg, 0, sizeof(*cfg));
 	snprintf(cfg->path, sizeof(cfg->path), "%s", path);
+	cfg->lock_timeout_ms = MG_LOCK_TIMEOUT_MS;
 	if (asprintf(&what, WHAT, path) < 0) {
 		what = NULL;
 		return mg_fail_errno(err, ENOMEM, WHAT, path);
@@ -140,7 +160,9 @@ int mg_config_parse(const char *buf, size_t len, const char *path, struct mg_con
 		return ret;
 	json_object_object_foreach(root, key, val)
 	{
-		if (!strcmp(key, "defaults"))
+		if (!strcmp(key, "lock-timeout"))
+			ret = parse_lock_timeout(path, val, cfg, err);
+		else if (!strcmp(key, "defaults"))
 			ret = parse_section(path, key, val, false, &cfg->defaults, err);
 		else if (!strcmp(key, "ceilings"))
 			ret = parse_section(path, key, val, true, &cfg->ceilings, err);
@@ -152,7 +174,7 @@ int mg_config_parse(const char *buf, size_t len, const char *path, struct mg_con
 			mg_printable(k, sizeof(k), key);
 			ret = mg_fail(err, EINVAL,
 				      WHAT ": unknown key \"%s\" (expected \"defaults\", "
-					   "\"ceilings\" or \"modes\")",
+					   "\"ceilings\", \"modes\" or \"lock-timeout\")",
 				      path, k);
 		}
 		if (ret < 0)
@@ -175,6 +197,7 @@ int mg_config_load(const char *path, struct mg_config *cfg, struct mg_error *err
 
 	memset(cfg, 0, sizeof(*cfg));
 	snprintf(cfg->path, sizeof(cfg->path), "%s", path);
+	cfg->lock_timeout_ms = MG_LOCK_TIMEOUT_MS;
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0 && errno == ENOENT)
 		return 0;
@@ -188,6 +211,17 @@ int mg_config_load(const char *path, struct mg_config *cfg, struct mg_error *err
 	if (ret < 0)
 		return ret;
 	return mg_config_parse(buf, len, path, cfg, err);
+}
+
+unsigned int mg_config_lock_timeout(void)
+{
+	struct mg_config cfg;
+	struct mg_error ignored;
+
+	/* A broken file refuses starts that ask for something, never a stop or a prune. */
+	if (mg_config_load(mg_config_path(), &cfg, &ignored) < 0)
+		return MG_LOCK_TIMEOUT_MS;
+	return cfg.lock_timeout_ms;
 }
 
 void mg_config_defaults(const struct mg_config *cfg, struct mg_policy_spec *spec)

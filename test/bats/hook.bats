@@ -63,7 +63,7 @@ teardown() {
 	rm -f /run/memgate
 	cat "$BUNDLES/c1.log"
 	[ "$status" -ne 0 ]
-	grep -q 'memgate-hook: cannot open /run/memgate/lock: Not a directory' "$BUNDLES/c1.log"
+	grep -q 'memgate-hook: cannot open /run/memgate: Not a directory' "$BUNDLES/c1.log"
 	runc delete -f c1 2>/dev/null || true
 	assert_no_memgate
 }

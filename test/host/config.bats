@@ -75,7 +75,7 @@ state() {
 
 @test "validate names the file and the fault in a broken admin file" {
 	local -a cases=(
-		'{"default": {}}|unknown key "default" (expected "defaults", "ceilings" or "modes")'
+		'{"default": {}}|unknown key "default" (expected "defaults", "ceilings", "modes" or "lock-timeout")'
 		'{"modes": ["enforce", "loud"]}|"modes": "loud": expected "enforce", "audit" or "monitor"'
 		'{"modes": "audit"}|"modes": expected a list of modes a container may choose'
 		'{"defaults": {"memgate.io/commit-limt": "1Gi"}}|unknown knob "commit-limt"'

@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* Finding the cgroup2 mount and a process's cgroup v2 path from their /proc texts. */
+#include <unistd.h>
+
 #include "unit.h"
 #include "mg_cgroup.h"
 
@@ -40,6 +42,63 @@ static void mount_missing(void **state)
 						mount, sizeof(mount), &err),
 			 -ENOENT);
 	assert_msg_has(err, "cgroup v2");
+}
+
+/* 5000 mounts make a mountinfo over 1 MiB: it is read a line at a time, not refused. */
+static void mount_after_a_large_mountinfo(void **state)
+{
+	struct mg_error err = {};
+	char mount[256], line[300];
+	FILE *f = tmpfile();
+
+	assert_non_null(f);
+	for (int i = 0; i < 6000; i++) {
+		snprintf(line, sizeof(line),
+			 "%d 22 0:%d / /var/lib/kubelet/pods/%064d/volumes/kubernetes.io~empty-dir/v "
+			 "rw,relatime shared:%d - tmpfs tmpfs rw,size=65536k\n",
+			 100 + i, 100 + i, i, i);
+		fputs(line, f);
+	}
+	assert_true(ftell(f) > (1 << 20));
+	fputs(v2_mountinfo, f);
+	rewind(f);
+	assert_int_equal(mg_cgroup2_mount_find(f, mount, sizeof(mount), &err), 0);
+	assert_string_equal(mount, "/sys/fs/cgroup");
+	rewind(f);
+	assert_int_equal(mg_cgroup2_mount_find(f, mount, 8, &err), -ENAMETOOLONG);
+	assert_msg_has(err, "/proc/self/mountinfo");
+	fclose(f);
+
+	f = tmpfile();
+	fputs(hybrid_mountinfo, f);
+	rewind(f);
+	assert_int_equal(mg_cgroup2_mount_find(f, mount, sizeof(mount), &err), 0);
+	assert_string_equal(mount, "/sys/fs/cgroup/unified");
+	fclose(f);
+
+	f = tmpfile();
+	fputs("30 25 0:27 / /sys/fs/cgroup/memory rw - cgroup cgroup rw\n", f);
+	rewind(f);
+	assert_int_equal(mg_cgroup2_mount_find(f, mount, sizeof(mount), &err), -ENOENT);
+	assert_msg_has(err, "/proc/self/mountinfo: no cgroup2");
+	fclose(f);
+}
+
+/* A file over its bound is named, not taken for the OCI state on stdin. */
+static void read_file_names_the_file(void **state)
+{
+	struct mg_error err = {};
+	char path[] = "/tmp/memgate-big-XXXXXX", *buf = NULL;
+	int fd = mkstemp(path);
+
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "0123456789", 10), 10);
+	close(fd);
+	assert_int_equal(mg_read_file(path, 4, &buf, &err), -EFBIG);
+	assert_msg_has(err, path);
+	assert_msg_has(err, "exceeds 4 bytes");
+	assert_null(strstr(err.msg, "OCI state"));
+	unlink(path);
 }
 
 static void path_v2_line_among_v1(void **state)
@@ -108,7 +167,8 @@ int main(void)
 		cmocka_unit_test(mount_missing),	cmocka_unit_test(path_v2_line_among_v1),
 		cmocka_unit_test(path_crun_subcgroup),	cmocka_unit_test(path_missing_v2),
 		cmocka_unit_test(path_malformed),	cmocka_unit_test(path_too_long),
-		cmocka_unit_test(pid_zero_is_an_error),
+		cmocka_unit_test(pid_zero_is_an_error),	cmocka_unit_test(mount_after_a_large_mountinfo),
+		cmocka_unit_test(read_file_names_the_file),
 	};
 
 	return cmocka_run_group_tests_name("test_cgroup", tests, NULL, NULL);

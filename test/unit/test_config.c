@@ -248,7 +248,11 @@ static void test_broken_files(void **state)
 	rejects("{\"defaults\": ", "invalid JSON");
 	rejects("[]", "");
 	rejects("{\"default\": {}}",
-		"unknown key \"default\" (expected \"defaults\", \"ceilings\" or \"modes\")");
+		"unknown key \"default\" (expected \"defaults\", \"ceilings\", \"modes\" or \"lock-timeout\")");
+	rejects("{\"lock-timeout\": \"10s\"}", "\"lock-timeout\": expected a number of seconds");
+	rejects("{\"lock-timeout\": 0}", "\"lock-timeout\": expected 0.001 to 3600 seconds, got 0");
+	rejects("{\"lock-timeout\": -1}", "expected 0.001 to 3600 seconds, got -1");
+	rejects("{\"lock-timeout\": 1e9}", "expected 0.001 to 3600 seconds");
 	rejects("{\"defaults\": [] }", "\"defaults\": expected an object");
 	rejects("{\"defaults\": {\"commit-limit\": \"1Gi\"}}",
 		"\"defaults\": unknown key \"commit-limit\"");
@@ -477,6 +481,23 @@ static void test_empty_object_is_valid(void **state)
 
 	load("{}", &cfg);
 	assert_int_equal(cfg.defaults.set | cfg.ceilings.set, 0);
+	assert_int_equal(cfg.lock_timeout_ms, 10000);
+}
+
+static void test_lock_timeout(void **state)
+{
+	struct mg_error err = {0};
+	struct mg_config cfg;
+
+	load("{\"lock-timeout\": 2}", &cfg);
+	assert_int_equal(cfg.lock_timeout_ms, 2000);
+	load("{\"lock-timeout\": 0.25}", &cfg);
+	assert_int_equal(cfg.lock_timeout_ms, 250);
+	assert_int_equal(mg_config_load("/nonexistent/memgate.json", &cfg, &err), 0);
+	assert_int_equal(cfg.lock_timeout_ms, 10000);
+	setenv(MG_CONFIG_ENV, "/nonexistent/memgate.json", 1);
+	assert_int_equal(mg_config_lock_timeout(), 10000);
+	unsetenv(MG_CONFIG_ENV);
 }
 
 int main(void)
@@ -494,6 +515,7 @@ int main(void)
 		cmocka_unit_test(test_env_overrides_path),
 		cmocka_unit_test(test_broken_files),
 		cmocka_unit_test(test_empty_object_is_valid),
+		cmocka_unit_test(test_lock_timeout),
 		cmocka_unit_test(test_podwide_percentage_without_limit_is_left_out),
 		cmocka_unit_test(test_podwide_tenant_name_escaped),
 		cmocka_unit_test(test_own_percentage_without_limit_still_fails),

@@ -75,6 +75,16 @@ static void test_escape_text(void **state)
 	assert_string_equal(buf, "id \"a\\b\"\\e\\n");
 }
 
+/* JSON text from json-c: what it leaves raw inside strings, escaped; the layout kept. */
+static void test_escape_json(void **state)
+{
+	static const char in[] = "{\n  \"comm\": \"a\x7f" "b\xc2\x9b" "c\xff" "d\xc3\xa9\\\"\"\n}";
+	char buf[128];
+
+	mg_escape(buf, sizeof(buf), in, strlen(in), MG_ESCAPE_JSON);
+	assert_string_equal(buf, "{\n  \"comm\": \"a\\u007fb\\u009bc\\ufffdd\xc3\xa9\\\"\"\n}");
+}
+
 /* Every byte value, alone and after a lead byte: nothing raw ever comes out. */
 static void test_escape_every_byte(void **state)
 {
@@ -86,6 +96,12 @@ static void test_escape_every_byte(void **state)
 			in[1] = (char)b;
 			mg_escape(buf, sizeof(buf), in, 2, MG_ESCAPE_C);
 			no_raw_bytes(buf);
+			mg_escape(buf, sizeof(buf), in, 2, MG_ESCAPE_JSON);
+			for (const unsigned char *p = (const unsigned char *)buf; *p; p++)
+				if ((*p < 0x20 && *p != '\n' && *p != '\t' && *p != '\r') ||
+				    *p == 0x7f || (*p == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f) ||
+				    *p == 0xc0 || *p == 0xc1 || *p > 0xf4)
+					failf("JSON: raw byte 0x%02x from 0x%02x 0x%02x", *p, a, b);
 			mg_escape(buf, sizeof(buf), in, 2, MG_ESCAPE_PROMETHEUS);
 			no_raw_bytes(buf);
 			/* A Prometheus label value: only \\, \" and \n escapes. */
@@ -187,6 +203,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_escape_cases),
 		cmocka_unit_test(test_escape_text),
+		cmocka_unit_test(test_escape_json),
 		cmocka_unit_test(test_escape_every_byte),
 		cmocka_unit_test(test_escape_middle),
 		cmocka_unit_test(test_long_value_keeps_reason),
