@@ -116,6 +116,15 @@ $(BUILD)/memgate-hook: $(HOOK_SRCS:%.c=$(BUILD)/%.o) $(LIB_OBJS)
 $(BUILD)/memgate: $(CLI_SRCS:%.c=$(BUILD)/%.o) $(LIB_OBJS)
 	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
+# memgate --version: the release, and the commit when built from git.
+VERSION := 0.1.0
+$(BUILD)/version.h: FORCE
+	@mkdir -p $(@D)
+	@g=$$(git describe --always --dirty 2>/dev/null); \
+	l="#define MG_VERSION \"$(VERSION)$${g:+ ($$g)}\""; \
+	echo "$$l" | cmp -s - $@ || echo "$$l" > $@
+$(BUILD)/hook/memgate.o: $(BUILD)/version.h
+
 # The NRI plugin, from Debian's Go packages only (nri/build says which).
 $(BUILD)/memgate-nri: nri/memgate-nri.go nri/build scripts/debfetch $(BUILD)/prefix
 	nri/build $@ $(PREFIX)/libexec/oci/hooks.d/memgate-hook

@@ -23,6 +23,9 @@
 #include "mg_policy.h"
 #include "mg_shared.h"
 
+/* Root on the host, or why not: found before confinement, which may hide /proc. */
+static struct mg_error not_root;
+
 enum stage {
 	STAGE_START,
 	STAGE_STOP,
@@ -219,9 +222,15 @@ static int start(const struct mg_state *state, const struct mg_policy_spec *spec
 	struct mg_policy policy;
 	struct mg_cgroup cg;
 	struct dropped dropped = {};
+	struct mg_policy_spec s = *spec;
 	uint64_t memory_max = 0;
 	int ret;
 
+	/* A policy to apply, by a runtime that can not: say so, not "cannot open the lock". */
+	if (not_root.msg[0]) {
+		*err = not_root;
+		return -EPERM;
+	}
 	ret = mg_cgroup_of_pid(state->pid, &cg, err);
 	if (ret < 0)
 		return ret;
@@ -235,12 +244,26 @@ static int start(const struct mg_state *state, const struct mg_policy_spec *spec
 		ret = mg_cgroup_memory_max(&cg, &memory_max, err);
 		if (ret < 0 && spec->mode == MG_MODE_MONITOR) {
 			*err = (struct mg_error){};
+		} else if (ret < 0 && spec->warn_unsupported) {
+			/* No memory controller (a cgroup v1 memory hierarchy): the gates can not measure. */
+			static const struct mg_policy_spec none;
+			static const enum mg_knob gates[] = { MG_KNOB_PRESSURE_GATE, MG_KNOB_FORK_GATE };
+
+			for (size_t i = 0; i < 2; i++) {
+				if (!(s.set & MG_KNOB_BIT(gates[i])))
+					continue;
+				mg_policy_copy_knob(&s, &none, gates[i]);
+				dropped.knob[dropped.n] = mg_knob_name(gates[i]);
+				snprintf(dropped.why[dropped.n++], sizeof(dropped.why[0]),
+					 "the container's cgroup has no memory controller (%.200s)", err->msg);
+			}
+			*err = (struct mg_error){};
 		} else if (ret < 0) {
 			mg_error_prefix(err, "the memory controller is not enabled for the container's cgroup");
 			return ret;
 		}
 	}
-	ret = mg_config_resolve(cfg, spec, memory_max, &bytes, err);
+	ret = mg_config_resolve(cfg, &s, memory_max, &bytes, err);
 	if (ret < 0)
 		return ret;
 	warn_left_out(spec, &bytes, memory_max, kube);
@@ -319,7 +342,8 @@ static int stop(const struct mg_state *state, struct mg_error *err)
 	struct mg_shared shared __attribute__((cleanup(mg_shared_close))) = MG_SHARED_INIT;
 	int ret;
 
-	if (!mg_shared_exists() && !mg_shared_retired_exist())
+	/* Not root: this runtime's prestart could not have added anything. */
+	if (not_root.msg[0] || (!mg_shared_exists() && !mg_shared_retired_exist()))
 		return 0;
 	ret = mg_shared_lock(&shared, mg_config_lock_timeout(), err);
 	if (ret < 0)
@@ -408,6 +432,7 @@ int main(int argc, char **argv)
 	/* Connect to syslog now: once confined, the hook can not open a socket. */
 	openlog("memgate-hook", LOG_PID | LOG_NDELAY, LOG_DAEMON);
 	libbpf_set_print(libbpf_to_syslog);
+	mg_need_root(&not_root);
 	/*
 	 * Before any input is read, so all parsing runs confined.  Confinement is
 	 * defence in depth: failing it must not block a container (a kernel

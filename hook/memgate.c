@@ -6,7 +6,9 @@
  *   memgate events [--follow] [--json]
  *   memgate probe [--json] [--verbose]
  *   memgate gc [--all]
- *   memgate validate [--memory-max SIZE] [--config FILE] [--admin-config FILE] [KEY=VALUE...]
+ *   memgate validate [--memory-max SIZE] [--container-name NAME] [--config FILE]
+ *                    [--admin-config FILE] [KEY=VALUE...]
+ *   memgate help [COMMAND], memgate COMMAND --help, memgate --version
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -27,6 +29,7 @@
 #include "mg_policy.h"
 #include "mg_probe.h"
 #include "mg_shared.h"
+#include "version.h"
 
 #define STATUS_SCHEMA 2
 
@@ -294,6 +297,8 @@ static int cmd_status(int argc, char **argv, struct mg_error *err)
 	ret = check_flags(argc, argv, known, err);
 	if (ret < 0)
 		return ret;
+	if (has_flag(argc, argv, "--json") && has_flag(argc, argv, "--prometheus"))
+		return mg_fail(err, EINVAL, "--json and --prometheus exclude each other: give one");
 	ret = open_shared(&s, &none, err);
 	if (ret < 0)
 		return ret;
@@ -530,27 +535,29 @@ static int print_event(void *ctx, void *data, size_t size)
 	return 0;
 }
 
-static int cmd_events(int argc, char **argv, struct mg_error *err)
+/* Sleep up to ms, or less when a signal stops following. */
+static void nap(int ms)
 {
-	static const char *const known[] = { "--follow", "--json", NULL };
+	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L };
+
+	nanosleep(&ts, NULL);
+}
+
+/* Read memgate's ring buffer once, or until memgate unloads when following. */
+static int read_events(bool follow, struct event_ctx *ec, struct mg_error *err)
+{
 	struct mg_shared s __attribute__((cleanup(mg_shared_close))) = MG_SHARED_INIT;
-	struct event_ctx ec = { .json = has_flag(argc, argv, "--json") };
 	struct ring_buffer *rb;
 	int ret;
 
-	ret = check_flags(argc, argv, known, err);
-	if (ret < 0)
-		return ret;
 	ret = mg_shared_open(&s, false, err);
 	if (ret < 0)
 		return ret;
-	ec.names = s.names;
-	rb = ring_buffer__new(s.events, print_event, &ec, NULL);
+	ec->names = s.names;
+	rb = ring_buffer__new(s.events, print_event, ec, NULL);
 	if (!rb)
 		return mg_fail_errno(err, errno, "cannot read %s/maps/events", MG_PIN_DIR);
-	signal(SIGINT, on_signal);
-	signal(SIGTERM, on_signal);
-	if (!has_flag(argc, argv, "--follow")) {
+	if (!follow) {
 		ring_buffer__consume(rb);
 	} else {
 		while (!stop_following && mg_shared_exists()) {
@@ -563,12 +570,112 @@ static int cmd_events(int argc, char **argv, struct mg_error *err)
 	return 0;
 }
 
+static int cmd_events(int argc, char **argv, struct mg_error *err)
+{
+	static const char *const known[] = { "--follow", "--json", NULL };
+	struct event_ctx ec = { .json = has_flag(argc, argv, "--json") };
+	bool follow = has_flag(argc, argv, "--follow"), said = false;
+	int ret;
+
+	ret = check_flags(argc, argv, known, err);
+	if (ret < 0)
+		return ret;
+	if (!follow)
+		return read_events(false, &ec, err);
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	/* A service from boot: wait for memgate to load, and again after it unloads. */
+	while (!stop_following) {
+		if (!mg_shared_exists()) {
+			if (!said)
+				fprintf(stderr, "memgate events: waiting for memgate to load (the first "
+						"container under policy)\n");
+			said = true;
+			nap(500);
+			continue;
+		}
+		said = false;
+		ret = read_events(true, &ec, err);
+		/* Caught mid-load or mid-unload, or another layout's tree: say it, wait, retry. */
+		if (ret < 0) {
+			fprintf(stderr, "memgate events: %s; retrying\n", err->msg);
+			nap(1000);
+		}
+		*err = (struct mg_error){};
+	}
+	return 0;
+}
+
+/* One verdict per knob and mode: can it apply here, and why (not). */
+struct verdict {
+	const char *name;
+	bool yes;
+	char why[300];
+};
+
+enum { V_COMMIT, V_PRESSURE, V_FORK, V_AUDIT, V_MONITOR, V_COUNT };
+
+static void verdicts(const struct mg_probe_result *r, const struct mg_probe_monitor *mon,
+		     enum mg_memcg_source memcg, struct verdict v[V_COUNT])
+{
+	const struct mg_probe_result *fmod = &r[MG_PROBE_FMOD_RET], *fentry = &r[MG_PROBE_FENTRY];
+	const struct mg_probe_result *lsmcg = &r[MG_PROBE_LSM_CGROUP], *lsm = &r[MG_PROBE_LSM];
+	bool commit = fmod->fires && fentry->fires;
+
+	v[V_COMMIT] = (struct verdict){ .name = "commit-limit", .yes = commit };
+	if (commit)
+		snprintf(v[V_COMMIT].why, sizeof(v[0].why),
+			 "fmod_ret decides each commit; fentry and fexit programs count releases");
+	else
+		snprintf(v[V_COMMIT].why, sizeof(v[0].why), "%s: %s", fmod->fires ? "fentry" : "fmod_ret",
+			 fmod->fires ? fentry->why_not : fmod->why_not);
+	v[V_PRESSURE] = (struct verdict){ .name = "pressure-gate", .yes = commit };
+	if (commit)
+		snprintf(v[V_PRESSURE].why, sizeof(v[0].why),
+			 "decided where commit-limit is; memory in use read through %s",
+			 mg_memcg_source_id(memcg));
+	else
+		snprintf(v[V_PRESSURE].why, sizeof(v[0].why), "as commit-limit");
+	v[V_FORK] = (struct verdict){ .name = "fork-gate", .yes = commit && lsmcg->fires && lsm->fires };
+	if (v[V_FORK].yes)
+		snprintf(v[V_FORK].why, sizeof(v[0].why),
+			 "an lsm_cgroup program on task_alloc, attached to each container's cgroup");
+	else if (!commit)
+		snprintf(v[V_FORK].why, sizeof(v[0].why), "memgate's enforcement does not load (as commit-limit)");
+	else
+		snprintf(v[V_FORK].why, sizeof(v[0].why), "%s: %s", lsm->fires ? "lsm_cgroup" : "lsm",
+			 lsm->fires ? lsmcg->why_not : lsm->why_not);
+	v[V_AUDIT] = (struct verdict){ .name = "audit", .yes = commit };
+	snprintf(v[V_AUDIT].why, sizeof(v[0].why), "%s",
+		 commit ? "each knob that says yes above is decided and recorded, nothing denied"
+			: "no knob can be decided here (as commit-limit)");
+	v[V_MONITOR] = (struct verdict){ .name = "monitor", .yes = mon->available };
+	if (mon->available)
+		snprintf(v[V_MONITOR].why, sizeof(v[0].why),
+			 "tp_btf programs, no trampoline: OOM kills %s, memcg reclaim %s, peak usage",
+			 mon->oom ? "yes" : "no", mon->reclaim ? "yes" : "no");
+	else
+		snprintf(v[V_MONITOR].why, sizeof(v[0].why), "%s", mon->why_not);
+}
+
+/* libbpf's reasons, indented under what they explain. */
+static void print_libbpf(const char *text)
+{
+	while (*text) {
+		size_t len = strcspn(text, "\n");
+
+		printf("    %.*s\n", (int)len, text);
+		text += len + (text[len] == '\n');
+	}
+}
+
 static int cmd_probe(int argc, char **argv, struct mg_error *err)
 {
 	static const char *const known[] = { "--json", "--verbose", NULL };
 	bool verbose = has_flag(argc, argv, "--verbose");
 	struct mg_probe_result r[MG_PROBE_COUNT];
 	struct mg_probe_monitor mon;
+	struct verdict v[V_COUNT];
 	enum mg_memcg_source memcg;
 	struct utsname u;
 	int ret;
@@ -580,10 +687,21 @@ static int cmd_probe(int argc, char **argv, struct mg_error *err)
 	mg_probe_all(r, verbose);
 	mg_probe_monitor(&mon, verbose);
 	memcg = mg_probe_memcg_source();
+	verdicts(r, &mon, memcg, v);
 	if (has_flag(argc, argv, "--json")) {
 		json_object *root = json_object_new_object(), *arr = json_object_new_array();
+		json_object *knobs = json_object_new_array();
 
 		json_object_object_add(root, "kernel", json_object_new_string(u.release));
+		for (int i = 0; i < V_COUNT; i++) {
+			json_object *o = json_object_new_object();
+
+			json_object_object_add(o, "name", json_object_new_string(v[i].name));
+			json_object_object_add(o, "available", json_object_new_boolean(v[i].yes));
+			json_object_object_add(o, "why", json_object_new_string(v[i].why));
+			json_object_array_add(knobs, o);
+		}
+		json_object_object_add(root, "verdicts", knobs);
 		json_object_object_add(root, "memcg_measure",
 				       json_object_new_string(mg_memcg_source_id(memcg)));
 		for (int i = 0; i < MG_PROBE_COUNT; i++) {
@@ -596,6 +714,8 @@ static int cmd_probe(int argc, char **argv, struct mg_error *err)
 			json_object_object_add(o, "attaches", json_object_new_boolean(r[i].attaches));
 			json_object_object_add(o, "fires", json_object_new_boolean(r[i].fires));
 			json_object_object_add(o, "why_not", json_object_new_string(r[i].why_not));
+			if (verbose)
+				json_object_object_add(o, "libbpf", json_object_new_string(r[i].libbpf));
 			json_object_array_add(arr, o);
 		}
 		json_object_object_add(root, "mechanisms", arr);
@@ -606,17 +726,27 @@ static int cmd_probe(int argc, char **argv, struct mg_error *err)
 			json_object_object_add(m, "oom_kills", json_object_new_boolean(mon.oom));
 			json_object_object_add(m, "reclaim", json_object_new_boolean(mon.reclaim));
 			json_object_object_add(m, "why_not", json_object_new_string(mon.why_not));
+			if (verbose)
+				json_object_object_add(m, "libbpf", json_object_new_string(mon.libbpf));
 			json_object_object_add(root, "monitor", m);
 		}
 		print_json(root);
 		return 0;
 	}
-	printf("kernel %s\n%-11s %-30s %-6s %-8s %-6s %s\n", u.release, "MECHANISM", "TARGET", "LOADS",
-	       "ATTACHES", "FIRES", "USED FOR / WHY NOT");
-	for (int i = 0; i < MG_PROBE_COUNT; i++)
-		printf("%-11s %-30s %-6s %-8s %-6s %s\n", r[i].name, r[i].target, r[i].loads ? "yes" : "no",
-		       r[i].attaches ? "yes" : "no", r[i].fires ? "yes" : "no",
-		       r[i].fires ? r[i].used_for : r[i].why_not);
+	printf("kernel %s\n\n%-14s %-4s %s\n", u.release, "KNOB OR MODE", "HERE", "HOW, OR WHY NOT");
+	for (int i = 0; i < V_COUNT; i++)
+		printf("%-14s %-4s %s\n", v[i].name, v[i].yes ? "yes" : "no", v[i].why);
+	printf("\n%-11s %-30s %-6s %-8s %-6s %s\n", "MECHANISM", "TARGET", "LOADS", "ATTACHES",
+	       "FIRES", "FOR");
+	for (int i = 0; i < MG_PROBE_COUNT; i++) {
+		printf("%-11s %-30s %-6s %-8s %-6s %s\n", r[i].name, r[i].target,
+		       r[i].loads ? "yes" : "no", r[i].attaches ? "yes" : "no",
+		       r[i].fires ? "yes" : "no", r[i].used_for);
+		if (!r[i].fires)
+			printf("  why not: %s\n", r[i].why_not);
+		if (verbose)
+			print_libbpf(r[i].libbpf);
+	}
 	printf("memory in use (pressure-gate, fork-gate) is read through: %s\n",
 	       mg_memcg_source_name(memcg));
 	if (mon.available)
@@ -624,6 +754,8 @@ static int cmd_probe(int argc, char **argv, struct mg_error *err)
 		       mon.oom ? "yes" : "no", mon.reclaim ? "yes" : "no");
 	else
 		printf("monitor mode: no (%s)\n", mon.why_not);
+	if (verbose)
+		print_libbpf(mon.libbpf);
 	return 0;
 }
 
@@ -777,6 +909,11 @@ static int read_config(const char *path, bool force_admin, json_object *annotati
 	char what[4200];
 	int ret;
 
+	/* An admin file, named as one: the hook's own reader and its messages. */
+	if (force_admin) {
+		*admin = true;
+		return mg_config_read(path, cfg, err);
+	}
 	ret = mg_read_file(path, MG_SPEC_MAX, &buf, err);
 	if (ret < 0)
 		return ret;
@@ -793,11 +930,65 @@ static int read_config(const char *path, bool force_admin, json_object *annotati
 		return 0;
 	}
 	*admin = true;
+	if (strlen(buf) > MG_CONFIG_MAX)
+		return mg_fail(err, EFBIG, "admin configuration %s exceeds %d bytes", path,
+			       MG_CONFIG_MAX);
 	return mg_config_parse(buf, strlen(buf), path, cfg, err);
+}
+
+/* The knob a key names, whatever its case or prefix ("commit-limit", "MEMGATE.IO/mode.web"). */
+static const char *knob_of(const char *key)
+{
+	const size_t plen = strlen(MG_ANNOTATION_PREFIX);
+	const char *knob = strncasecmp(key, MG_ANNOTATION_PREFIX, plen) ? key : key + plen;
+	size_t len = strcspn(knob, ".");
+
+	for (int k = 0; k < MG_KNOB_COUNT; k++)
+		if (strlen(mg_knob_name(k)) == len && !strncasecmp(knob, mg_knob_name(k), len))
+			return mg_knob_name(k);
+	return NULL;
+}
+
+/*
+ * KEY=VALUE on the command line that the hook would ignore, but that was
+ * surely meant for memgate: no prefix or a prefix in capitals.
+ */
+static int check_prefix(const char *arg, size_t key_len, struct mg_error *err)
+{
+	const size_t plen = strlen(MG_ANNOTATION_PREFIX);
+	char *key = strndupa(arg, key_len);
+	const char *knob = knob_of(key), *rest;
+
+	if (!strncmp(key, MG_ANNOTATION_PREFIX, plen))
+		return 0;
+	if (!strncasecmp(key, MG_ANNOTATION_PREFIX, plen))
+		return mg_fail(err, EINVAL,
+			       "'%s': annotation keys are case-sensitive, and the hook ignores this "
+			       "one; did you mean " MG_ANNOTATION_PREFIX "%s%s?",
+			       arg, key + plen, arg + key_len);
+	if (!knob || strchr(key, '/'))
+		return 0;
+	rest = key + strcspn(key, ".");
+	return mg_fail(err, EINVAL,
+		       "'%s': no " MG_ANNOTATION_PREFIX " prefix, so the hook would ignore it; did "
+		       "you mean " MG_ANNOTATION_PREFIX "%s%s%s?",
+		       arg, knob, rest, arg + key_len);
+}
+
+static bool has_percent(const struct mg_policy_spec *spec)
+{
+	for (int k = 0; k < MG_KNOB_COUNT; k++) {
+		const struct mg_size *size = mg_policy_size(spec, k);
+
+		if (size && size->kind == MG_SIZE_PERCENT)
+			return true;
+	}
+	return false;
 }
 
 static int cmd_validate(int argc, char **argv, struct mg_error *err)
 {
+	const char *name = NULL;
 	_cleanup_json_ json_object *annotations = NULL;
 	struct mg_policy_bytes bytes;
 	struct mg_policy_spec spec;
@@ -827,23 +1018,35 @@ static int cmd_validate(int argc, char **argv, struct mg_error *err)
 			bool force = !strcmp(argv[i], "--admin-config"), got_admin = false;
 
 			if (admin && force)
-				return mg_fail(err, EINVAL, "validate: more than one admin configuration");
+				return mg_fail(err, EINVAL, "more than one admin configuration");
 			ret = read_config(argv[i + 1], force, annotations, &cfg, &got_admin, err);
 			if (ret < 0)
 				return ret;
 			admin |= got_admin;
 			container |= !got_admin;
 			i++;
+		} else if (!strcmp(argv[i], "--container-name") && i + 1 < argc) {
+			name = argv[++i];
 		} else if ((eq = strchr(argv[i], '=')) && eq != argv[i]) {
+			ret = check_prefix(argv[i], eq - argv[i], err);
+			if (ret < 0)
+				return ret;
 			json_object_object_add(annotations, strndupa(argv[i], eq - argv[i]),
 					       json_object_new_string(eq + 1));
 			container = true;
 		} else {
 			return mg_fail(err, EINVAL,
-				       "validate: unexpected '%s' (expected KEY=VALUE, --config FILE, "
-				       "--admin-config FILE or --memory-max SIZE)",
+				       "unexpected '%s' (expected KEY=VALUE, --config FILE, "
+				       "--admin-config FILE, --memory-max SIZE or --container-name "
+				       "NAME)",
 				       argv[i]);
 		}
+	}
+	/* The name CRI-O and Kubernetes give; it picks memgate.io/KNOB.NAME overrides. */
+	if (name) {
+		json_object_object_add(annotations, "io.kubernetes.container.name",
+				       json_object_new_string(name));
+		json_object_object_del(annotations, "io.kubernetes.cri.container-name");
 	}
 	/* Without an admin file named, check what the hook would read. */
 	if (!admin) {
@@ -875,6 +1078,12 @@ static int cmd_validate(int argc, char **argv, struct mg_error *err)
 		return 0;
 	}
 	ret = mg_config_resolve(&cfg, &spec, memory_max, &bytes, err);
+	if (ret == -EINVAL && !memory_max && has_percent(&spec)) {
+		size_t n = strlen(err->msg);
+
+		snprintf(err->msg + n, sizeof(err->msg) - n,
+			 "; give the container's limit with --memory-max SIZE");
+	}
 	if (ret < 0)
 		return ret;
 	for (int k = 0; k < MG_KNOB_COUNT; k++) {
@@ -903,46 +1112,132 @@ static int cmd_validate(int argc, char **argv, struct mg_error *err)
 	return 0;
 }
 
+static int cmd_help(int argc, char **argv, struct mg_error *err);
+
+static const struct command {
+	const char *name;
+	int (*fn)(int, char **, struct mg_error *);
+	bool root; /* reads or changes memgate's state, or loads BPF */
+	const char *synopsis;
+	const char *help;
+} commands[] = {
+	{ "status", cmd_status, true, "[--json | --prometheus]",
+	  "Every container under policy: mode, committed memory, commit limit, decisions,\n"
+	  "the last denial, peak memory, OOM kills and reclaim.\n"
+	  "  --json        the same as one JSON document (schema in memgate(8))\n"
+	  "  --prometheus  the same as Prometheus text metrics\n" },
+	{ "events", cmd_events, true, "[--follow] [--json]",
+	  "Denials, audited decisions and OOM kills from memgate's ring buffer.\n"
+	  "  --follow  keep reading until SIGINT or SIGTERM; waits while memgate is not\n"
+	  "            loaded, so it can run as a service from boot\n"
+	  "  --json    one JSON object a line\n" },
+	{ "probe", cmd_probe, true, "[--json] [--verbose]",
+	  "What this kernel lets memgate do: first one verdict per knob and mode, then\n"
+	  "each mechanism (loads, attaches, fires) and what it is for.\n"
+	  "  --json     the same as one JSON document\n"
+	  "  --verbose  libbpf's and the verifier's reasons for what failed\n" },
+	{ "gc", cmd_gc, true, "[--all]",
+	  "Remove the policy of containers whose cgroup is gone (a poststop that never\n"
+	  "ran), and unload memgate when no container is left.\n"
+	  "  --all  remove everything under /sys/fs/bpf/memgate, running containers' policy\n"
+	  "         included\n" },
+	{ "validate", cmd_validate, false,
+	  "[--memory-max SIZE] [--container-name NAME] [--config FILE]\n"
+	  "                        [--admin-config FILE] [KEY=VALUE...]",
+	  "Check annotations with the hook's own parser, and print the policy that will\n"
+	  "apply, the admin configuration included. Needs no root and no BPF.\n"
+	  "  KEY=VALUE             an annotation, e.g. memgate.io/commit-limit=1Gi\n"
+	  "  --memory-max SIZE     the container's memory limit, for percentages\n"
+	  "  --container-name NAME the container's name in its pod, for\n"
+	  "                        memgate.io/KNOB.NAME overrides\n"
+	  "  --config FILE         a bundle's config.json, or an admin configuration\n"
+	  "  --admin-config FILE   the admin configuration to use instead of\n"
+	  "                        /etc/memgate/memgate.json ($MEMGATE_CONFIG)\n" },
+	{ "preload", cmd_preload, true, "[--release]",
+	  "Keep memgate loaded from boot with no container under policy (deploy/systemd),\n"
+	  "so the first container starts as fast as the next.\n"
+	  "  --release  stop keeping it: it goes when its last container stops\n" },
+	{ "help", cmd_help, false, "[COMMAND]", "This help, or one command's.\n" },
+};
+
+#define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
+
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: memgate status [--json | --prometheus]\n"
-		   "       memgate events [--follow] [--json]\n"
-		   "       memgate probe [--json] [--verbose]\n"
-		   "       memgate gc [--all]\n"
-		   "       memgate preload [--release]\n"
-		   "       memgate validate [--memory-max SIZE] [--config FILE] [--admin-config FILE]\n"
-		   "                        [KEY=VALUE...]\n");
+	fprintf(f, "memgate %s: per-container memory policy, enforced by BPF\n\n", MG_VERSION);
+	for (size_t i = 0; i < N_COMMANDS; i++)
+		fprintf(f, "%s memgate %s %s\n", i ? "      " : "usage:", commands[i].name,
+			commands[i].synopsis);
+	fprintf(f, "       memgate --version\n\n"
+		   "Every command but validate and help needs root. memgate COMMAND --help, or\n"
+		   "memgate(8), says more. Exit status: 0 done, 1 failed (a bad option included),\n"
+		   "2 no command or an unknown one.\n");
+}
+
+static void command_help(const struct command *c)
+{
+	printf("usage: memgate %s %s\n\n%s", c->name, c->synopsis, c->help);
+	if (c->root)
+		printf("Needs root.\n");
+}
+
+static const struct command *find_command(const char *name)
+{
+	for (size_t i = 0; i < N_COMMANDS; i++)
+		if (!strcmp(name, commands[i].name))
+			return &commands[i];
+	return NULL;
+}
+
+static int cmd_help(int argc, char **argv, struct mg_error *err)
+{
+	const struct command *c;
+
+	if (argc < 3) {
+		usage(stdout);
+		return 0;
+	}
+	c = find_command(!strcmp(argv[2], "--help") || !strcmp(argv[2], "-h") ? "help" : argv[2]);
+	if (!c || argc > 3)
+		return mg_fail(err, EINVAL, "unknown command '%s' (expected status, events, probe, "
+					    "gc, preload, validate or help)",
+			       argv[2]);
+	command_help(c);
+	return 0;
 }
 
 int main(int argc, char **argv)
 {
-	static const struct {
-		const char *name;
-		int (*fn)(int, char **, struct mg_error *);
-	} commands[] = {
-		{ "status", cmd_status }, { "events", cmd_events },	{ "probe", cmd_probe },
-		{ "gc", cmd_gc },	  { "validate", cmd_validate }, { "preload", cmd_preload },
-	};
+	const struct command *c;
 	struct mg_error err = {};
 
 	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
 		usage(argc < 2 ? stderr : stdout);
 		return argc < 2 ? 2 : 0;
 	}
-	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
-		if (strcmp(argv[1], commands[i].name))
-			continue;
-		if (commands[i].fn(argc, argv, &err) < 0) {
-			char msg[MG_ERROR_LEN];
-
-			/* Nothing raw: the message may quote a tenant's annotation or id. */
-			mg_escape(msg, sizeof(msg), err.msg, strlen(err.msg), MG_ESCAPE_TEXT);
-			fprintf(stderr, "memgate %s: %s\n", argv[1], msg);
-			return 1;
-		}
+	if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-V")) {
+		printf("memgate %s\n", MG_VERSION);
 		return 0;
 	}
-	fprintf(stderr, "memgate: unknown command '%s' (expected status, events, probe, gc, preload or validate)\n",
-		argv[1]);
-	return 2;
+	c = find_command(argv[1]);
+	if (!c) {
+		fprintf(stderr, "memgate: unknown command '%s' (expected status, events, probe, gc, "
+				"preload, validate or help; memgate --help lists them)\n",
+			argv[1]);
+		return 2;
+	}
+	for (int i = 2; i < argc && c->fn != cmd_help; i++)
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			command_help(c);
+			return 0;
+		}
+	if ((c->root && mg_need_root(&err) < 0) || c->fn(argc, argv, &err) < 0) {
+		char msg[MG_ERROR_LEN];
+
+		/* Nothing raw: the message may quote a tenant's annotation or id. */
+		mg_escape(msg, sizeof(msg), err.msg, strlen(err.msg), MG_ESCAPE_TEXT);
+		fprintf(stderr, "memgate %s: %s\n", argv[1], msg);
+		return c->fn == cmd_help ? 2 : 1;
+	}
+	return 0;
 }

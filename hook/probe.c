@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
@@ -23,12 +24,15 @@ static const struct {
 	const char *name, *target, *used_for;
 } mechanisms[MG_PROBE_COUNT] = {
 	[MG_PROBE_FMOD_RET] = { "fmod_ret", "security_vm_enough_memory_mm",
-				"commit-limit, pressure-gate" },
-	[MG_PROBE_FENTRY] = { "fentry", "exit_mmap", "commit-limit (release at exit)" },
-	[MG_PROBE_LSM_CGROUP] = { "lsm_cgroup", "task_alloc", "fork-gate" },
-	[MG_PROBE_LSM] = { "lsm", "task_alloc", "fork-gate (BPF LSM active)" },
-	[MG_PROBE_TP_BTF] = { "tp_btf", "sched_process_fork", "commit-limit (fork accounting), monitor mode" },
-	[MG_PROBE_TRACEPOINT] = { "tracepoint", "sched/sched_process_fork", "monitoring" },
+				"commit-limit and pressure-gate: decides each commit before it is granted" },
+	[MG_PROBE_FENTRY] = { "fentry", "exit_mmap",
+			      "commit-limit: trampolines on plain functions, as the fexit programs "
+			      "on munmap, brk, mremap, mprotect and exec use" },
+	[MG_PROBE_LSM_CGROUP] = { "lsm_cgroup", "task_alloc", "fork-gate: one program per container's cgroup" },
+	[MG_PROBE_LSM] = { "lsm", "task_alloc", "fork-gate and mmap decisions: the BPF LSM is active" },
+	[MG_PROBE_TP_BTF] = { "tp_btf", "sched_process_fork",
+			      "commit-limit (fork and exec accounting) and monitor mode" },
+	[MG_PROBE_TRACEPOINT] = { "tracepoint", "sched/sched_process_fork", "monitoring (tracefs)" },
 };
 
 static int quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
@@ -36,10 +40,92 @@ static int quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
 	return 0;
 }
 
-/* memgate probe --verbose: libbpf's own account of a failure, on stderr. */
-static int loud(enum libbpf_print_level level, const char *fmt, va_list ap)
+/* memgate probe --verbose: libbpf's warnings (not its debug lines) for the probe running. */
+static char *captured;
+static size_t captured_len;
+
+static int capture(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
-	return vfprintf(stderr, fmt, ap);
+	char *grown;
+	va_list copy;
+	int n;
+
+	if (level > LIBBPF_WARN || captured_len > (64 << 10))
+		return 0;
+	va_copy(copy, ap);
+	n = vsnprintf(NULL, 0, fmt, copy);
+	va_end(copy);
+	if (n <= 0)
+		return 0;
+	grown = realloc(captured, captured_len + n + 1);
+	if (!grown)
+		return 0;
+	captured = grown;
+	return vsnprintf(captured + captured_len, n + 1, fmt, ap) > 0 ? (captured_len += n, n) : 0;
+}
+
+/*
+ * libbpf's reasons, short: its warnings as they are, but of a verifier log
+ * only the last lines (the verdict), and not the 'ulimit -l' guess, which
+ * is wrong on the kernels memgate supports (BPF memory is charged to memcg).
+ */
+static void take_captured(char *out, size_t size)
+{
+	const char *line = captured ? captured : "";
+	char *tail[3] = {};
+	size_t n = 0, kept = 0;
+	bool in_log = false;
+
+	out[0] = '\0';
+	while (*line && kept < 8) {
+		size_t len = strcspn(line, "\n");
+		char *text = strndup(line, len);
+
+		line += len + (line[len] == '\n');
+		if (!text)
+			break;
+		if (strstr(text, "-- BEGIN PROG LOAD LOG --")) {
+			in_log = true;
+			free(text);
+			continue;
+		}
+		if (in_log && strstr(text, "-- END PROG LOAD LOG --")) {
+			in_log = false;
+			for (int i = 0; i < 3; i++)
+				if (tail[i]) {
+					n += snprintf(out + n, n < size ? size - n : 0, "verifier: %s\n", tail[i]);
+					kept++;
+				}
+			for (int i = 0; i < 3; i++) {
+				free(tail[i]);
+				tail[i] = NULL;
+			}
+			free(text);
+			continue;
+		}
+		if (in_log) {
+			if (text[0]) {
+				free(tail[0]);
+				memmove(tail, tail + 1, sizeof(tail[0]) * 2);
+				tail[2] = text;
+			} else {
+				free(text);
+			}
+			continue;
+		}
+		if (!strstr(text, "ulimit -l") && text[0]) {
+			n += snprintf(out + n, n < size ? size - n : 0, "%s\n", text);
+			kept++;
+		}
+		free(text);
+	}
+	for (int i = 0; i < 3; i++)
+		free(tail[i]);
+	free(captured);
+	captured = NULL;
+	captured_len = 0;
+	if (n >= size && size > 4)
+		memcpy(out + size - 5, "...\n", 5);
 }
 
 #define TRACEFS "/sys/kernel/tracing"
@@ -226,7 +312,7 @@ const char *mg_memcg_source_id(enum mg_memcg_source source)
 
 void mg_probe_monitor(struct mg_probe_monitor *m, bool verbose)
 {
-	libbpf_print_fn_t old = libbpf_set_print(verbose ? loud : quiet);
+	libbpf_print_fn_t old = libbpf_set_print(verbose ? capture : quiet);
 	struct mg_monitor_prog progs[MG_MONITOR_PROGS];
 	struct monitor_bpf *skel;
 	size_t n, i;
@@ -255,12 +341,17 @@ void mg_probe_monitor(struct mg_probe_monitor *m, bool verbose)
 	m->available = i == n;
 	mg_monitor_destroy(skel);
 out:
+	if (!m->available)
+		take_captured(m->libbpf, sizeof(m->libbpf));
+	free(captured);
+	captured = NULL;
+	captured_len = 0;
 	libbpf_set_print(old);
 }
 
 void mg_probe_all(struct mg_probe_result results[MG_PROBE_COUNT], bool verbose)
 {
-	libbpf_print_fn_t old = libbpf_set_print(verbose ? loud : quiet);
+	libbpf_print_fn_t old = libbpf_set_print(verbose ? capture : quiet);
 
 	for (int i = 0; i < MG_PROBE_COUNT; i++) {
 		memset(&results[i], 0, sizeof(results[i]));
@@ -268,6 +359,11 @@ void mg_probe_all(struct mg_probe_result results[MG_PROBE_COUNT], bool verbose)
 		results[i].target = mechanisms[i].target;
 		results[i].used_for = mechanisms[i].used_for;
 		probe_one(i, &results[i]);
+		if (!results[i].fires)
+			take_captured(results[i].libbpf, sizeof(results[i].libbpf));
+		free(captured);
+		captured = NULL;
+		captured_len = 0;
 	}
 	libbpf_set_print(old);
 }

@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/vfs.h>
+#include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <linux/magic.h>
@@ -63,6 +64,34 @@ int mg_container_key(const char *id, struct mg_container_key *key, struct mg_err
 	memcpy(key->id, id, len);
 	return 0;
 }
+
+int mg_need_root(struct mg_error *err)
+{
+	unsigned long inside, outside, count;
+	char line[128];
+	FILE *f;
+
+	if (geteuid() != 0)
+		return mg_fail(err, EPERM,
+			       "needs root: memgate's state (%s, %s) is root's only, and this "
+			       "runs as uid %u",
+			       MG_PIN_DIR, MG_LOCK_FILE, (unsigned)geteuid());
+	/* The initial user namespace maps all of 0..2^32-2; a rootless runtime's maps a few. */
+	f = fopen("/proc/self/uid_map", "re");
+	if (!f)
+		return 0;
+	if (!fgets(line, sizeof(line), f) ||
+	    sscanf(line, "%lu %lu %lu", &inside, &outside, &count) != 3)
+		count = 0;
+	fclose(f);
+	if (count && count != 4294967295UL)
+		return mg_fail(err, EPERM,
+			       "needs root on the host: this is uid 0 of a user namespace (uid "
+			       "%lu outside), as a rootless runtime runs it",
+			       outside);
+	return 0;
+}
+
 
 /*
  * Whether only root can change what st describes: owned by root, not

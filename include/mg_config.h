@@ -46,6 +46,9 @@ int mg_config_parse(const char *buf, size_t len, const char *path, struct mg_con
 /* Read and parse path; a missing file is no configuration, not an error. */
 int mg_config_load(const char *path, struct mg_config *cfg, struct mg_error *err);
 
+/* The same reader for a file that must exist (memgate validate --admin-config). */
+int mg_config_read(const char *path, struct mg_config *cfg, struct mg_error *err);
+
 /* The lock-timeout of the admin configuration; the default when it is missing or broken. */
 unsigned int mg_config_lock_timeout(void);
 

@@ -13,6 +13,7 @@ struct mg_probe_result {
 	const char *used_for; /* the memgate knobs that need it */
 	bool loads, attaches, fires;
 	char why_not[256];    /* empty when it fires */
+	char libbpf[1024];    /* verbose: libbpf's warnings, the verifier's last lines */
 };
 
 /* Where the pressure measure reads a container's memory in use from. */
@@ -31,7 +32,7 @@ const char *mg_memcg_source_id(enum mg_memcg_source source);
 
 /*
  * Try every mechanism in turn; never fails, a mechanism that can't is
- * reported.  verbose: libbpf's diagnostics go to stderr.
+ * reported.  verbose: libbpf's reasons for a failure, in libbpf[].
  */
 void mg_probe_all(struct mg_probe_result results[MG_PROBE_COUNT], bool verbose);
 
@@ -41,6 +42,7 @@ struct mg_probe_monitor {
 	bool oom;	/* OOM kills are recorded (oom:mark_victim) */
 	bool reclaim;	/* memcg reclaim is recorded (vmscan:mm_vmscan_memcg_reclaim_*) */
 	char why_not[256];
+	char libbpf[1024]; /* verbose: as in mg_probe_result */
 };
 
 void mg_probe_monitor(struct mg_probe_monitor *m, bool verbose);

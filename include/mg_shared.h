@@ -57,6 +57,12 @@ struct mg_support {
 };
 
 /*
+ * 0 when this process is root on the host; otherwise "needs root ...",
+ * saying why (another uid, or uid 0 of a user namespace: a rootless runtime).
+ */
+int mg_need_root(struct mg_error *err);
+
+/*
  * Take MG_LOCK_FILE, waiting at most timeout_ms for another holder, and
  * check that /run/memgate, the lock, /sys/fs/bpf and every tree of
  * memgate's in it are root's alone; otherwise one line naming the path and

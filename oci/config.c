@@ -187,7 +187,7 @@ int mg_config_parse(const char *buf, size_t len, const char *path, struct mg_con
 	return 0;
 }
 
-int mg_config_load(const char *path, struct mg_config *cfg, struct mg_error *err)
+static int load(const char *path, bool missing_ok, struct mg_config *cfg, struct mg_error *err)
 {
 	_cleanup_free_ char *what = NULL;
 	_cleanup_free_ char *buf = NULL;
@@ -199,7 +199,7 @@ int mg_config_load(const char *path, struct mg_config *cfg, struct mg_error *err
 	snprintf(cfg->path, sizeof(cfg->path), "%s", path);
 	cfg->lock_timeout_ms = MG_LOCK_TIMEOUT_MS;
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0 && errno == ENOENT)
+	if (fd < 0 && errno == ENOENT && missing_ok)
 		return 0;
 	if (fd < 0)
 		return mg_fail_errno(err, errno, WHAT ": cannot open", path);
@@ -211,6 +211,16 @@ int mg_config_load(const char *path, struct mg_config *cfg, struct mg_error *err
 	if (ret < 0)
 		return ret;
 	return mg_config_parse(buf, len, path, cfg, err);
+}
+
+int mg_config_load(const char *path, struct mg_config *cfg, struct mg_error *err)
+{
+	return load(path, true, cfg, err);
+}
+
+int mg_config_read(const char *path, struct mg_config *cfg, struct mg_error *err)
+{
+	return load(path, false, cfg, err);
 }
 
 unsigned int mg_config_lock_timeout(void)

@@ -122,6 +122,7 @@ expect_rejected() {
 	[ "$status" -eq 1 ]
 	[[ "$output" == "memgate validate: annotation $key="* ]]
 	msg=${output#memgate validate: }
+	msg=${msg%"; give the container's limit with --memory-max SIZE"} # validate's own hint
 	[[ "$runc_out" == *"memgate-hook: $msg"* ]]
 
 	echo "left right after: $(<"$dir/$name.left")"

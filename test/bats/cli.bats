@@ -1,11 +1,17 @@
 #!/usr/bin/env bats
 # SPDX-License-Identifier: GPL-2.0-only
-# `memgate validate` uses the hook's parser: the same answers, without a container.
+# `memgate validate` uses the hook's parser: the same answers, without a
+# container; and `memgate events --follow` from before memgate loads.
 
 load helpers
 
 setup() {
 	require_vm
+}
+
+teardown() {
+	[ -z "${FOLLOWER:-}" ] || kill "$FOLLOWER" 2>/dev/null || true
+	cleanup_containers
 }
 
 @test "validate rejects 512m with a hint towards 512Mi" {
@@ -116,4 +122,25 @@ setup() {
 		fi
 	done
 	[ "$failed" -eq 0 ]
+}
+
+@test "events --follow waits for memgate to load, then prints its denials" {
+	local out=$BATS_TEST_TMPDIR/events i
+	[ ! -e /sys/fs/bpf/memgate ]
+	memgate events --follow >"$out" 2>"$out.err" &
+	FOLLOWER=$!
+	make_bundle c1 '{"memgate.io/commit-limit": "64Mi"}' 0 -- /bin/sh -c '/alloc once 200; sleep 600'
+	start_ctr c1
+	for ((i = 0; i < 1200; i++)); do
+		grep -q '^denied commit-limit ' "$out" && break
+		sleep 0.1
+	done
+	echo "events: $(<"$out") stderr: $(<"$out.err")"
+	grep -q '^denied commit-limit .* limit=67108864$' "$out"
+	kill -TERM "$FOLLOWER"
+	wait "$FOLLOWER"
+	FOLLOWER=
+	[ "$(head -n 1 "$out.err")" = "memgate events: waiting for memgate to load (the first container under policy)" ]
+	runc delete -f c1
+	assert_no_memgate
 }

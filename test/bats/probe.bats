@@ -35,3 +35,9 @@ mechanism() {
 	run bash -c "bpftool prog show | grep -c probe_"
 	[ "$output" = 0 ]
 }
+
+@test "probe: a verdict per knob and mode first, every one yes here" {
+	run memgate probe --json
+	[ "$status" -eq 0 ]
+	jq -e '[.verdicts[] | "\(.name)=\(.available)"] == ["commit-limit=true", "pressure-gate=true", "fork-gate=true", "audit=true", "monitor=true"]' <<<"$output"
+}

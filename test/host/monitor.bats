@@ -24,7 +24,7 @@ setup() {
 
 teardown() {
 	[ -z "${WORKLOAD:-}" ] || { kill "$WORKLOAD" 2>/dev/null; wait "$WORKLOAD" 2>/dev/null; } || true
-	[ -z "${CG:-}" ] || rmdir "$CG" 2>/dev/null || true
+	[ -z "${CG:-}" ] || rmdir "$CG/nomem" "$CG" 2>/dev/null || rmdir "$CG" 2>/dev/null || true
 	# A test that failed half-way must not leave pins behind.
 	if [ -e /sys/fs/bpf/memgate ]; then
 		"$MEMGATE" gc --all >/dev/null 2>&1 || true
@@ -112,4 +112,27 @@ assert_no_memgate() {
 	one_line_error "annotation memgate.io/commit-limit can not be enforced on this kernel"
 	[[ "$stderr" != *libbpf* && "$stderr" != *ulimit* ]]
 	assert_no_memgate
+}
+
+# A cgroup whose parent enables no controller has no memory.max, as under a
+# cgroup v1 memory hierarchy (a hybrid host): the gates can not measure.
+@test "no memory controller: on-unsupported=warn starts the container with one warning, fail refuses it in one line" {
+	mkdir "$CG/nomem"
+	echo "$WORKLOAD" >"$CG/nomem/cgroup.procs"
+	[ ! -e "$CG/nomem/memory.max" ]
+	run --separate-stderr "$HOOK" prestart <<<"$(state creating '{"memgate.io/pressure-gate": "50%", "memgate.io/on-unsupported": "warn"}')"
+	echo "status $status, stdout [$output], stderr [$stderr]"
+	[ "$status" -eq 0 ]
+	[ -z "$output" ]
+	[ "${#stderr_lines[@]}" -eq 1 ]
+	[ "$stderr" = "memgate-hook: warning: annotation memgate.io/pressure-gate is not enforced on this kernel: the container's cgroup has no memory controller (cannot open $CG/nomem/memory.max: No such file or directory); the container is monitored only" ]
+	"$MEMGATE" status --json | jq -e '[.containers[] | select(.id == "host-monitor" and .mode == "monitor" and .policy.pressure_gate_bytes == 0)] | length == 1'
+	run --separate-stderr "$HOOK" poststop <<<"$(state stopped '{}')"
+	[ "$status" -eq 0 ]
+	assert_no_memgate
+	run --separate-stderr "$HOOK" prestart <<<"$(state creating '{"memgate.io/fork-gate": "64Mi"}')"
+	one_line_error "memgate-hook: the memory controller is not enabled for the container's cgroup: cannot open $CG/nomem/memory.max: No such file or directory"
+	assert_no_memgate
+	echo "$WORKLOAD" >"$CG/cgroup.procs"
+	rmdir "$CG/nomem"
 }
