@@ -169,11 +169,11 @@ $(BUILD)/test/test_%: test/unit/test_%.c test/unit/unit.h $(LIB_OBJS) $(BUILD)/h
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(filter %.c %.o,$^) $(LDLIBS) -lcmocka -o $@
 
-$(BUILD)/test/alloc: test/progs/alloc.c
+$(BUILD)/test/alloc: test/progs/alloc.c test/progs/committed.h
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -static -pthread $< -o $@
 
-$(BUILD)/test/roads: test/progs/roads.c
+$(BUILD)/test/roads: test/progs/roads.c test/progs/committed.h
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -static $< -o $@
 

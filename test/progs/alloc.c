@@ -82,31 +82,7 @@ static unsigned long steps(unsigned long step, unsigned long max)
 	return got;
 }
 
-/*
- * data_vm + stack_vm of this address space in KiB, from /proc/self/status.
- * Read into static memory: at the limit, nothing here may commit more.
- */
-static unsigned long committed_kib(void)
-{
-	static char buf[4096];
-	unsigned long kib = 0;
-	ssize_t n = 0, got;
-	int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
-
-	if (fd < 0)
-		return 0;
-	while (n < (ssize_t)sizeof(buf) - 1 && (got = read(fd, buf + n, sizeof(buf) - 1 - n)) > 0)
-		n += got;
-	close(fd);
-	buf[n] = '\0';
-	for (const char *key = "\nVmData:\0\nVmStk:\0"; *key; key += strlen(key) + 1) {
-		const char *line = strstr(buf, key);
-
-		if (line)
-			kib += strtoul(line + strlen(key), NULL, 10);
-	}
-	return kib;
-}
+#include "committed.h"
 
 static unsigned long thread_step;
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;

@@ -73,25 +73,7 @@ static void say(const char *fmt, ...)
 		_exit(2);
 }
 
-/* data_vm + stack_vm of this address space in KiB, from /proc/self/status. */
-static unsigned long committed_kib(void)
-{
-	static char buf[4096];
-	unsigned long kib = 0;
-	ssize_t n = 0, got;
-	int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
-
-	if (fd < 0)
-		return 0;
-	while (n < (ssize_t)sizeof(buf) - 1 && (got = read(fd, buf + n, sizeof(buf) - 1 - n)) > 0)
-		n += got;
-	close(fd);
-	buf[n] = 0;
-	for (char *p = buf; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
-		if (!strncmp(p, "VmData:", 7) || !strncmp(p, "VmStk:", 6))
-			kib += strtoul(strchr(p, ':') + 1, NULL, 10);
-	return kib;
-}
+#include "committed.h"
 
 /* A 4 KiB MAP_NORESERVE mapping with free address space after it. */
 static char *noreserve_seed(size_t room)
