@@ -29,8 +29,9 @@ CPPFLAGS += $(LAYOUT_FLAGS)
 BPF_CFLAGS += $(LAYOUT_FLAGS)
 
 LIB_SRCS := lib/error.c oci/state.c oci/spec.c oci/policy.c oci/config.c
-HOOK_SRCS := hook/hook.c hook/cgroup.c hook/shared.c hook/probe.c hook/monitor.c
-CLI_SRCS := hook/memgate.c hook/probe.c hook/cgroup.c hook/shared.c hook/monitor.c
+# The hook carries no probe object: hook/kernel.c has the checks it needs.
+HOOK_SRCS := hook/hook.c hook/cgroup.c hook/shared.c hook/kernel.c hook/monitor.c
+CLI_SRCS := hook/memgate.c hook/probe.c hook/kernel.c hook/cgroup.c hook/shared.c hook/monitor.c
 UNIT_SRCS := $(wildcard test/unit/test_*.c)
 
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)

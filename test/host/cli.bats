@@ -179,3 +179,8 @@ state() {
 	run "$MEMGATE" probe --json --verbose
 	jq -e '.mechanisms[] | select(.name == "fmod_ret") | .libbpf | test("BPF program load failed")' <<<"$output"
 }
+
+@test "the hook links no probe: its binary carries no probe BPF object, the CLI's does" {
+	! grep -q probe_fmod_ret "$HOOK"
+	grep -q probe_fmod_ret "$MEMGATE"
+}
