@@ -180,7 +180,26 @@ state() {
 	jq -e '.mechanisms[] | select(.name == "fmod_ret") | .libbpf | test("BPF program load failed")' <<<"$output"
 }
 
-@test "the hook links no probe: its binary carries no probe BPF object, the CLI's does" {
-	! grep -q probe_fmod_ret "$HOOK"
-	grep -q probe_fmod_ret "$MEMGATE"
+# Each marker: a text symbol the CLI defines, or a string its binary holds.
+# The markers are looked for in both binaries: a marker the CLI lacks is a
+# stale test, not a passing one.
+@test "the hook links no probe and no renderers: no probe BPF object, probe code, status or Prometheus text; the CLI has each" {
+	local syms=(mg_probe_all mg_probe_monitor cmd_status cmd_probe cmd_events)
+	local strings=(probe_fmod_ret probe_lsm_cgroup probe_tp_btf '# TYPE memgate_')
+	local m bad=0
+
+	for m in "${syms[@]}"; do
+		nm --defined-only "$MEMGATE" | grep -qE "^[0-9a-f]+ [tT] $m\$" ||
+			{ echo "the CLI lacks the symbol $m: update this test"; bad=1; }
+		if nm --defined-only "$HOOK" | grep -qE "^[0-9a-f]+ [tT] $m\$"; then
+			echo "memgate-hook defines $m"; bad=1
+		fi
+	done
+	for m in "${strings[@]}"; do
+		grep -qaF -- "$m" "$MEMGATE" || { echo "the CLI lacks the string $m: update this test"; bad=1; }
+		if grep -qaF -- "$m" "$HOOK"; then
+			echo "memgate-hook holds the string $m"; bad=1
+		fi
+	done
+	[ "$bad" -eq 0 ]
 }
