@@ -28,13 +28,18 @@ LAYOUT_FLAGS ?=
 CPPFLAGS += $(LAYOUT_FLAGS)
 BPF_CFLAGS += $(LAYOUT_FLAGS)
 
-LIB_SRCS := lib/error.c oci/state.c oci/spec.c oci/policy.c oci/config.c
-# The hook carries no probe object: hook/kernel.c has the checks it needs.
-HOOK_SRCS := hook/hook.c hook/cgroup.c hook/shared.c hook/kernel.c hook/monitor.c
-CLI_SRCS := hook/memgate.c hook/probe.c hook/kernel.c hook/cgroup.c hook/shared.c hook/monitor.c
+# Rooms (docs/architecture.md); arrows go down only: hook/, cli/ -> core/ -> oci/, lib/.
+# lib/ and oci/: bounded reading, errors, cgroup paths, parsing.
+LIB_SRCS := lib/error.c lib/cgroup.c oci/state.c oci/spec.c oci/policy.c oci/config.c
+# core/, one static library: a binary takes only the objects it calls, so the
+# hook, which never calls mg_probe_all(), carries no probe object.
+CORE_SRCS := core/pin.c core/kernel.c core/monitor.c core/probe.c core/confine.c
+HOOK_SRCS := hook/hook.c
+CLI_SRCS := cli/main.c
 UNIT_SRCS := $(wildcard test/unit/test_*.c)
 
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
+CORE_LIB := $(BUILD)/libmemgate-core.a
 UNIT_BINS := $(UNIT_SRCS:test/unit/%.c=$(BUILD)/test/%)
 BPF_OBJ := $(BUILD)/memgate.bpf.o
 SKEL := $(BUILD)/memgate.skel.h
@@ -54,15 +59,13 @@ $(BUILD)/%.o: %.c include/*.h bpf/*.h $(SKEL) $(BUILD)/probe.skel.h $(BUILD)/mon
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
 
-# The hook confines itself with seccomp (hook/confine.c); test_confine checks the filter.
-HOOK_SRCS += hook/confine.c
-CLI_SRCS += hook/confine.c
+# The hook confines itself with seccomp (core/confine.c); test_confine checks the filter.
 $(BUILD)/memgate-hook $(BUILD)/memgate $(BUILD)/test/test_confine $(BUILD)/asan/test/test_confine: LDLIBS += -lseccomp
-$(BUILD)/test/test_confine: $(BUILD)/hook/confine.o
-$(BUILD)/asan/test/test_confine: hook/confine.c
+$(BUILD)/test/test_confine: $(BUILD)/core/confine.o
+$(BUILD)/asan/test/test_confine: core/confine.c
 all: $(BUILD)/test/deny-seccomp $(BUILD)/test/confined
 
-$(BUILD)/test/confined: test/progs/confined.c $(BUILD)/hook/confine.o $(BUILD)/lib/error.o
+$(BUILD)/test/confined: test/progs/confined.c $(BUILD)/core/confine.o $(BUILD)/lib/error.o
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $^ -lseccomp -o $@
 
@@ -122,10 +125,15 @@ $(CAPACITY_TEST)/built: FORCE
 	@cp -p $(BUILD)/capacity-test/memgate-hook $(BUILD)/capacity-test/memgate $(@D)/
 	@touch $@
 
-$(BUILD)/memgate-hook: $(HOOK_SRCS:%.c=$(BUILD)/%.o) $(LIB_OBJS)
+$(CORE_LIB): $(CORE_SRCS:%.c=$(BUILD)/%.o)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+# Objects first, then the archive, then what the archive calls.
+$(BUILD)/memgate-hook: $(HOOK_SRCS:%.c=$(BUILD)/%.o) $(CORE_LIB) $(LIB_OBJS)
 	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
-$(BUILD)/memgate: $(CLI_SRCS:%.c=$(BUILD)/%.o) $(LIB_OBJS)
+$(BUILD)/memgate: $(CLI_SRCS:%.c=$(BUILD)/%.o) $(CORE_LIB) $(LIB_OBJS)
 	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
 # memgate --version: the release, and the commit when built from git.
@@ -135,7 +143,7 @@ $(BUILD)/version.h: FORCE
 	@g=$$(git describe --always --dirty 2>/dev/null); \
 	l="#define MG_VERSION \"$(VERSION)$${g:+ ($$g)}\""; \
 	echo "$$l" | cmp -s - $@ || echo "$$l" > $@
-$(BUILD)/hook/memgate.o: $(BUILD)/version.h
+$(BUILD)/cli/main.o: $(BUILD)/version.h
 
 # The NRI plugin, from Debian's Go packages only (nri/build says which).
 $(BUILD)/memgate-nri: nri/memgate-nri.go nri/build scripts/debfetch $(BUILD)/prefix
@@ -166,7 +174,7 @@ $(BUILD)/man/%: man/%.scd
 
 man: $(MAN_PAGES)
 
-$(BUILD)/test/test_%: test/unit/test_%.c test/unit/unit.h $(LIB_OBJS) $(BUILD)/hook/cgroup.o
+$(BUILD)/test/test_%: test/unit/test_%.c test/unit/unit.h $(LIB_OBJS)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(filter %.c %.o,$^) $(LDLIBS) -lcmocka -o $@
 
@@ -201,7 +209,7 @@ ASAN_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-s
 ASAN_DIR := $(BUILD)/asan
 ASAN_UNIT_BINS := $(UNIT_SRCS:test/unit/%.c=$(ASAN_DIR)/test/%)
 
-$(ASAN_DIR)/test/test_%: test/unit/test_%.c test/unit/unit.h $(LIB_SRCS) hook/cgroup.c include/*.h
+$(ASAN_DIR)/test/test_%: test/unit/test_%.c test/unit/unit.h $(LIB_SRCS) include/*.h
 	@mkdir -p $(@D)
 	$(ASAN_CC) $(CPPFLAGS) -std=gnu11 $(ASAN_FLAGS) $(filter %.c,$^) $(LDLIBS) -lcmocka -o $@
 
@@ -289,7 +297,7 @@ bench: deps
 	@echo "make bench: the tables are in $(BUILD)/bench.json"
 
 format:
-	clang-format -i $(wildcard bpf/*.c bpf/*.h hook/*.c include/*.h oci/*.c lib/*.c test/unit/*.c test/progs/*.c test/fuzz/*.c test/fuzz/*.h)
+	clang-format -i $(wildcard bpf/*.c bpf/*.h hook/*.c core/*.c core/*.h cli/*.c cli/*.h include/*.h oci/*.c lib/*.c test/unit/*.c test/progs/*.c test/fuzz/*.c test/fuzz/*.h)
 
 clean:
 	rm -rf $(BUILD)

@@ -3,7 +3,7 @@
  * make bench's floor: one empty program on each attach point memgate uses,
  * so an instruction count with only these attached is what the kernel's
  * trampoline, shim or tracepoint costs before memgate's code runs.  Named as
- * memgate's pinned links are (hook/shared.c), with _lsm for the BPF LSM
+ * memgate's pinned links are (core/loader.c), with _lsm for the BPF LSM
  * variants; test/bench-count.sh picks those memgate attached.
  */
 #include "vmlinux.h"

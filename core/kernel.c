@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * What the running kernel offers, read cheaply from BTF and kallsyms: the
- * hook's checks.  Probing by loading programs is hook/probe.c, the CLI's
+ * hook's checks.  Probing by loading programs is core/probe.c, the CLI's
  * only, so the hook carries no probe object.
  */
 #include <fcntl.h>
