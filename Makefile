@@ -30,7 +30,7 @@ BPF_CFLAGS += $(LAYOUT_FLAGS)
 
 # Rooms (docs/architecture.md); arrows go down only: hook/, cli/ -> core/ -> oci/, lib/.
 # lib/ and oci/: bounded reading, errors, cgroup paths, parsing.
-LIB_SRCS := lib/error.c lib/cgroup.c oci/state.c oci/spec.c oci/policy.c oci/config.c
+LIB_SRCS := lib/error.c lib/read.c lib/cgroup.c oci/state.c oci/spec.c oci/policy.c oci/config.c
 # core/, one static library: a binary takes only the objects it calls, so the
 # hook, which never calls mg_probe_all(), carries no probe object.
 CORE_SRCS := core/pin.c core/kernel.c core/monitor.c core/probe.c core/confine.c

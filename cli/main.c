@@ -26,6 +26,7 @@
 #include "mg_config.h"
 #include "mg_confine.h"
 #include "mg_oci.h"
+#include "mg_read.h"
 #include "mg_policy.h"
 #include "mg_probe.h"
 #include "mg_shared.h"

@@ -11,7 +11,7 @@
 #include <linux/btf.h>
 
 #include "mg_cleanup.h"
-#include "mg_oci.h"
+#include "mg_read.h"
 #include "mg_probe.h"
 
 static bool kallsyms_has(const char *name)
@@ -44,7 +44,7 @@ bool mg_probe_memcg_kfuncs(void)
 	 */
 	_cleanup_close_ int fd = open("/sys/kernel/btf/vmlinux", O_RDONLY | O_CLOEXEC);
 
-	if (fd < 0 || mg_read_bounded(fd, 64 << 20, &raw, &len, &ignored) < 0)
+	if (fd < 0 || mg_read_bounded(fd, 64 << 20, "vmlinux BTF", &raw, &len, &ignored) < 0)
 		return false;
 	hdr = (const struct btf_header *)raw;
 	if (len < sizeof(*hdr) || hdr->magic != BTF_MAGIC ||

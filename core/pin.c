@@ -22,6 +22,7 @@
 #include "mg_cleanup.h"
 #include "mg_monitor.h"
 #include "mg_oci.h"
+#include "mg_read.h"
 #include "mg_probe.h"
 #include "mg_shared.h"
 #include "memgate.skel.h"
@@ -530,7 +531,7 @@ int mg_shared_get_kube(uint64_t cgroup_id, struct mg_kube_names *names)
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0)
 		return -errno;
-	if (mg_read_bounded(fd, 4096, &buf, &len, &ignored) < 0 ||
+	if (mg_read_bounded(fd, 4096, path, &buf, &len, &ignored) < 0 ||
 	    mg_json_parse_object(buf, len, path, &obj, &ignored) < 0)
 		return -EINVAL;
 	for (size_t i = 0; i < 3; i++) {

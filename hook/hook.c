@@ -382,7 +382,7 @@ static int run(int argc, char **argv, struct mg_error *err)
 	size_t len;
 	int ret;
 
-	ret = mg_read_bounded(STDIN_FILENO, MG_STATE_MAX, &input, &len, err);
+	ret = mg_state_read(STDIN_FILENO, MG_STATE_MAX, &input, &len, err);
 	if (ret < 0)
 		return ret;
 	ret = mg_state_parse(input, len, &state, err);

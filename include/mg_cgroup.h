@@ -52,7 +52,4 @@ struct mg_cgroup_memory {
 /* 0, or -errno when the cgroup can not be opened (gone, or no cgroup2). */
 int mg_cgroup_memory_usage(uint64_t id, struct mg_cgroup_memory *mem);
 
-/* Read a small file whole, NUL-terminated. */
-int mg_read_file(const char *path, size_t max, char **buf, struct mg_error *err);
-
 #endif

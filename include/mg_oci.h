@@ -29,12 +29,8 @@ struct mg_state {
 	json_object *annotations; /* owned reference, may be NULL */
 };
 
-/* Read all of fd, failing when it holds more than max bytes. buf is NUL-terminated. */
-int mg_read_bounded(int fd, size_t max, char **buf, size_t *len, struct mg_error *err);
-
-/* mg_read_bounded() with `what` naming the input in messages. */
-int mg_read_bounded_what(int fd, size_t max, const char *what, char **buf, size_t *len,
-			 struct mg_error *err);
+/* Read the state from fd (mg_read_bounded(), named "OCI state on stdin"). */
+int mg_state_read(int fd, size_t max, char **buf, size_t *len, struct mg_error *err);
 
 /* Parse buf as exactly one JSON object; messages start with `what`. */
 int mg_json_parse_object(const char *buf, size_t len, const char *what, json_object **obj,

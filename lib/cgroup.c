@@ -10,17 +10,7 @@
 
 #include "mg_cgroup.h"
 #include "mg_cleanup.h"
-#include "mg_oci.h"
-
-int mg_read_file(const char *path, size_t max, char **buf, struct mg_error *err)
-{
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
-	size_t len;
-
-	if (fd < 0)
-		return mg_fail_errno(err, errno, "cannot open %s", path);
-	return mg_read_bounded_what(fd, max, path, buf, &len, err);
-}
+#include "mg_read.h"
 
 /* The mount point of one mountinfo line when it is a cgroup2 mount: 1, else 0. */
 static int cgroup2_mount_line(const char *line, size_t len, char *mount, size_t size,

@@ -14,6 +14,7 @@
 #include "mg_cleanup.h"
 #include "mg_config.h"
 #include "mg_oci.h"
+#include "mg_read.h"
 
 #define WHAT "admin configuration %s"
 #define SIZE_KNOBS "commit-limit, pressure-gate, fork-gate"
@@ -207,7 +208,7 @@ static int load(const char *path, bool missing_ok, struct mg_config *cfg, struct
 		what = NULL;
 		return mg_fail_errno(err, ENOMEM, WHAT, path);
 	}
-	ret = mg_read_bounded_what(fd, MG_CONFIG_MAX, what, &buf, &len, err);
+	ret = mg_read_bounded(fd, MG_CONFIG_MAX, what, &buf, &len, err);
 	if (ret < 0)
 		return ret;
 	return mg_config_parse(buf, len, path, cfg, err);

@@ -10,6 +10,7 @@
 
 #include "mg_cleanup.h"
 #include "mg_oci.h"
+#include "mg_read.h"
 
 int mg_spec_annotations(const char *bundle, json_object **annotations, struct mg_error *err)
 {
@@ -37,7 +38,7 @@ int mg_spec_annotations(const char *bundle, json_object **annotations, struct mg
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0)
 		return mg_fail_errno(err, errno, "%s: cannot open", what);
-	ret = mg_read_bounded_what(fd, MG_SPEC_MAX, what, &buf, &len, err);
+	ret = mg_read_bounded(fd, MG_SPEC_MAX, what, &buf, &len, err);
 	if (ret)
 		return ret;
 	return mg_spec_annotations_parse(buf, len, what, annotations, err);

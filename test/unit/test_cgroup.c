@@ -4,6 +4,7 @@
 
 #include "unit.h"
 #include "mg_cgroup.h"
+#include "mg_read.h"
 
 static const char hybrid_mountinfo[] =
 	"22 1 8:1 / / rw,relatime shared:1 - ext4 /dev/vda rw\n"

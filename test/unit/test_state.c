@@ -224,7 +224,7 @@ static void test_read_small(void **state)
 	pid_t child;
 	int fd = pipe_with(runc_prestart, strlen(runc_prestart), &child);
 
-	assert_int_equal(mg_read_bounded(fd, MG_STATE_MAX, &buf, &len, &err), 0);
+	assert_int_equal(mg_state_read(fd, MG_STATE_MAX, &buf, &len, &err), 0);
 	close(fd);
 	assert_int_equal(len, strlen(runc_prestart));
 	assert_string_equal(buf, runc_prestart);
@@ -243,7 +243,7 @@ static void test_read_empty(void **state)
 	pid_t child;
 	int fd = pipe_with("", 0, &child);
 
-	assert_int_equal(mg_read_bounded(fd, MG_STATE_MAX, &buf, &len, &err), -ENODATA);
+	assert_int_equal(mg_state_read(fd, MG_STATE_MAX, &buf, &len, &err), -ENODATA);
 	close(fd);
 	assert_string_equal(err.msg, "OCI state on stdin is empty");
 	assert_null(buf);
@@ -264,7 +264,7 @@ static void test_read_2mib(void **state)
 	assert_non_null(data);
 	memset(data, ' ', size);
 	fd = pipe_with(data, size, &child);
-	assert_int_equal(mg_read_bounded(fd, MG_STATE_MAX, &buf, &len, &err), -EFBIG);
+	assert_int_equal(mg_state_read(fd, MG_STATE_MAX, &buf, &len, &err), -EFBIG);
 	close(fd);
 	assert_string_equal(err.msg, "OCI state on stdin exceeds 1048576 bytes");
 	assert_null(buf);
@@ -287,7 +287,7 @@ static void test_read_exact_max(void **state)
 	assert_non_null(data);
 	memset(data, 'x', size);
 	fd = pipe_with(data, size, &child);
-	assert_int_equal(mg_read_bounded(fd, size, &buf, &len, &err), 0);
+	assert_int_equal(mg_state_read(fd, size, &buf, &len, &err), 0);
 	close(fd);
 	assert_int_equal(len, size);
 	assert_int_equal(buf[size], '\0');
@@ -300,7 +300,7 @@ static void test_read_exact_max(void **state)
 	data = calloc(1, size + 1);
 	assert_non_null(data);
 	fd = pipe_with(data, size + 1, &child);
-	assert_int_equal(mg_read_bounded(fd, size, &buf, &len, &err), -EFBIG);
+	assert_int_equal(mg_state_read(fd, size, &buf, &len, &err), -EFBIG);
 	close(fd);
 	assert_string_equal(err.msg, "OCI state on stdin exceeds 8192 bytes");
 	reap(child);
@@ -313,7 +313,7 @@ static void test_read_bad_fd(void **state)
 	char *buf = NULL;
 	size_t len;
 
-	assert_int_equal(mg_read_bounded(-1, MG_STATE_MAX, &buf, &len, &err), -EBADF);
+	assert_int_equal(mg_state_read(-1, MG_STATE_MAX, &buf, &len, &err), -EBADF);
 	assert_msg_has(err, "OCI state on stdin: read failed: Bad file descriptor");
 }
 
