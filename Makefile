@@ -33,7 +33,7 @@ BPF_CFLAGS += $(LAYOUT_FLAGS)
 LIB_SRCS := lib/error.c lib/read.c lib/cgroup.c oci/state.c oci/spec.c oci/policy.c oci/config.c
 # core/, one static library: a binary takes only the objects it calls, so the
 # hook, which never calls mg_probe_all(), carries no probe object.
-CORE_SRCS := core/pin.c core/kernel.c core/monitor.c core/probe.c core/confine.c
+CORE_SRCS := core/pin.c core/loader.c core/registry.c core/kernel.c core/monitor.c core/probe.c core/confine.c
 HOOK_SRCS := hook/hook.c
 CLI_SRCS := cli/main.c
 UNIT_SRCS := $(wildcard test/unit/test_*.c)
@@ -55,7 +55,7 @@ $(BUILD)/%.bpf.o: bpf/%.bpf.c bpf/*.h
 $(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
 	$(BPFTOOL) gen skeleton $< > $@
 
-$(BUILD)/%.o: %.c include/*.h bpf/*.h $(SKEL) $(BUILD)/probe.skel.h $(BUILD)/monitor.skel.h
+$(BUILD)/%.o: %.c include/*.h core/*.h bpf/*.h $(SKEL) $(BUILD)/probe.skel.h $(BUILD)/monitor.skel.h
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
 

@@ -48,7 +48,7 @@ const volatile __u32 page_shift = 12;
 
 /*
  * The memcg kfuncs of Linux 7.x.  Only the *_kfunc programs call them, and
- * those load only where the kernel has them (see mg_probe_memcg_kfuncs()).
+ * those load only where the kernel has them (see mg_kernel_memcg_kfuncs()).
  */
 extern struct cgroup *bpf_cgroup_ancestor(struct cgroup *cgrp, int level) __ksym __weak;
 extern void bpf_cgroup_release(struct cgroup *cgrp) __ksym __weak;

@@ -696,7 +696,7 @@ static int cmd_probe(int argc, char **argv, struct mg_error *err)
 	uname(&u);
 	mg_probe_all(r, verbose);
 	mg_probe_monitor(&mon, verbose);
-	memcg = mg_probe_memcg_source();
+	memcg = mg_kernel_memcg_source();
 	verdicts(r, &mon, memcg, v);
 	if (has_flag(argc, argv, "--json")) {
 		json_object *root = json_object_new_object(), *arr = json_object_new_array();

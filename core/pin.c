@@ -1,4 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The pin tree under MG_PIN_DIR: the lock, the trust checks, opening the
+ * maps (loading first through loader.c when asked to), retiring another
+ * layout's tree and serving it, removing trees (gc), keep and release.
+ */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -15,27 +20,17 @@
 #include <sys/vfs.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
-#include <bpf/libbpf.h>
 #include <linux/magic.h>
 
 #include "mg_cgroup.h"
 #include "mg_cleanup.h"
-#include "mg_monitor.h"
-#include "mg_oci.h"
-#include "mg_read.h"
-#include "mg_probe.h"
 #include "mg_shared.h"
-#include "memgate.skel.h"
-#include "monitor.skel.h"
+#include "core.h"
 
-#define BPFFS "/sys/fs/bpf"
-#define STAGING_PREFIX BPFFS "/memgate-staging-"
 #define DEAD_PREFIX BPFFS "/memgate-dead-"
 #define RETIRED_PREFIX BPFFS "/memgate-retired-"
 /* A directory whose presence keeps the tree loaded with no policy (memgate preload). */
 #define KEEP_MARK MG_PIN_DIR "/keep"
-/* links/fork-gate-<cgroup id>: a container's fork gate, in every layout. */
-#define FORK_LINK_PREFIX "fork-gate-"
 
 static const struct {
 	const char *name;
@@ -52,19 +47,6 @@ static const struct {
 };
 
 #define SHARED_FD(s, i) (*(int *)((char *)(s) + shared_maps[i].offset))
-
-int mg_container_key(const char *id, struct mg_container_key *key, struct mg_error *err)
-{
-	size_t len = strlen(id);
-
-	if (len == 0 || len >= sizeof(key->id))
-		return mg_fail(err, ENAMETOOLONG,
-			       "OCI state: container \"id\" must be 1 to %zu characters, got %zu",
-			       sizeof(key->id) - 1, len);
-	memset(key, 0, sizeof(*key));
-	memcpy(key->id, id, len);
-	return 0;
-}
 
 int mg_need_root(struct mg_error *err)
 {
@@ -228,7 +210,7 @@ bool mg_shared_exists(void)
 	return access(MG_PIN_DIR "/maps/policies", F_OK) == 0;
 }
 
-static int ensure_bpffs(struct mg_error *err)
+int mg_pin_ensure_bpffs(struct mg_error *err)
 {
 	struct statfs fs;
 
@@ -275,7 +257,7 @@ static int remove_at(int at, const char *name, int depth)
  * unload.  path is one of memgate's trees, BPFFS/<name>: removed through
  * the checked /sys/fs/bpf, a directory at a time (a tree is 2 deep).
  */
-static int remove_tree(const char *path)
+int mg_pin_remove_tree(const char *path)
 {
 	_cleanup_close_ int bpffs = -1;
 	struct mg_error ignored;
@@ -376,7 +358,7 @@ static int remove_counted(const char *path, void *arg)
 {
 	struct removal *r = arg;
 
-	if (remove_tree(path) == 0)
+	if (mg_pin_remove_tree(path) == 0)
 		r->removed++;
 	else if (!r->error) {
 		r->error = errno;
@@ -386,7 +368,7 @@ static int remove_counted(const char *path, void *arg)
 }
 
 /* Staging or dying trees left by hooks that were killed; we hold the lock. */
-static void remove_stale_trees(void)
+void mg_pin_remove_stale(void)
 {
 	struct removal r = {};
 
@@ -460,90 +442,6 @@ static unsigned int count_keys(int map, __u32 key_size)
 	return n;
 }
 
-static void kube_path(uint64_t cgroup_id, char *path, size_t size)
-{
-	snprintf(path, size, MG_KUBE_DIR "/%" PRIu64, cgroup_id);
-}
-
-static void forget_kube(uint64_t cgroup_id)
-{
-	char path[128];
-
-	kube_path(cgroup_id, path, sizeof(path));
-	unlink(path);
-}
-
-/* With no container left under policy, no names either. */
-static void forget_all_kube(void)
-{
-	_cleanup_closedir_ DIR *dir = opendir(MG_KUBE_DIR);
-	struct dirent *de;
-
-	while (dir && (de = readdir(dir)))
-		if (de->d_name[0] != '.')
-			unlinkat(dirfd(dir), de->d_name, 0);
-}
-
-int mg_shared_set_kube(uint64_t cgroup_id, const struct mg_kube_names *names,
-		       struct mg_error *err)
-{
-	_cleanup_json_ json_object *obj = json_object_new_object();
-	char path[128], tmp[160];
-	const char *text;
-	_cleanup_close_ int fd = -1;
-	size_t len;
-
-	if (!obj)
-		return mg_fail(err, ENOMEM, "cannot record the container's Kubernetes names");
-	json_object_object_add(obj, "namespace", json_object_new_string(names->namespace));
-	json_object_object_add(obj, "pod", json_object_new_string(names->pod));
-	json_object_object_add(obj, "container", json_object_new_string(names->container));
-	text = json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN);
-	len = strlen(text);
-	if (mkdir(MG_KUBE_DIR, 0700) < 0 && errno != EEXIST)
-		return mg_fail_errno(err, errno, "cannot create %s", MG_KUBE_DIR);
-	kube_path(cgroup_id, path, sizeof(path));
-	snprintf(tmp, sizeof(tmp), "%s.%d", path, getpid());
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd < 0)
-		return mg_fail_errno(err, errno, "cannot create %s", tmp);
-	if (write(fd, text, len) != (ssize_t)len || rename(tmp, path) < 0) {
-		mg_fail_errno(err, errno, "cannot write %s", path);
-		unlink(tmp);
-		return -err->code;
-	}
-	return 0;
-}
-
-int mg_shared_get_kube(uint64_t cgroup_id, struct mg_kube_names *names)
-{
-	_cleanup_json_ json_object *obj = NULL;
-	_cleanup_free_ char *buf = NULL;
-	_cleanup_close_ int fd = -1;
-	struct mg_error ignored;
-	char *dst[] = { names->namespace, names->pod, names->container };
-	static const char *const keys[] = { "namespace", "pod", "container" };
-	char path[128];
-	size_t len;
-
-	memset(names, 0, sizeof(*names));
-	kube_path(cgroup_id, path, sizeof(path));
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0)
-		return -errno;
-	if (mg_read_bounded(fd, 4096, path, &buf, &len, &ignored) < 0 ||
-	    mg_json_parse_object(buf, len, path, &obj, &ignored) < 0)
-		return -EINVAL;
-	for (size_t i = 0; i < 3; i++) {
-		json_object *v;
-
-		if (json_object_object_get_ex(obj, keys[i], &v) &&
-		    json_object_is_type(v, json_type_string))
-			snprintf(dst[i], MG_KUBE_NAME_LEN, "%s", json_object_get_string(v));
-	}
-	return names->container[0] ? 0 : -EINVAL;
-}
-
 /* Its policy first: after that one delete the old programs decide nothing for it. */
 static void forget_retired(const char *dir, int policies, __u64 cgroup_id)
 {
@@ -553,7 +451,7 @@ static void forget_retired(const char *dir, int policies, __u64 cgroup_id)
 	snprintf(path, sizeof(path), "%s/links/" FORK_LINK_PREFIX "%" PRIu64, dir,
 		 (uint64_t)cgroup_id);
 	unlink(path);
-	forget_kube(cgroup_id);
+	mg_kube_forget(cgroup_id);
 }
 
 /* Renamed out of the way first: a kill leaves a dead tree, never a half-removed one. */
@@ -568,8 +466,8 @@ static int release_tree(const char *dir, struct mg_error *err)
 		return mg_fail_errno(err, errno, "cannot remove %s", dir);
 	}
 	if (!strcmp(dir, MG_PIN_DIR))
-		forget_all_kube();
-	if (remove_tree(dead) < 0)
+		mg_kube_forget_all();
+	if (mg_pin_remove_tree(dead) < 0)
 		return mg_fail_errno(err, errno, "cannot remove %s", dead);
 	return 0;
 }
@@ -720,350 +618,6 @@ uint64_t mg_shared_skipped_runs(void)
 	return skipped;
 }
 
-static int pin_map(struct bpf_map *map, const char *dir, const char *name, struct mg_error *err)
-{
-	char path[512];
-	int ret;
-
-	snprintf(path, sizeof(path), "%s/maps/%s", dir, name);
-	ret = bpf_map__pin(map, path);
-	if (ret < 0)
-		return mg_fail_errno(err, -ret, "cannot pin map %s", path);
-	return 0;
-}
-
-static int pin_link(struct bpf_link *link, const char *dir, const char *name, struct mg_error *err)
-{
-	char path[512];
-	int ret;
-
-	snprintf(path, sizeof(path), "%s/links/%s", dir, name);
-	ret = bpf_link__pin(link, path);
-	if (ret < 0)
-		return mg_fail_errno(err, -ret, "cannot pin link %s", path);
-	return 0;
-}
-
-/* The shared maps of both objects, in the same order; maps/<name> when pinned. */
-#define SHARED_MAPS(skel)                                                                          \
-	{ { (skel)->maps.mg_policies, "policies" },     { (skel)->maps.mg_stats, "stats" },       \
-	  { (skel)->maps.mg_mms, "mms" },               { (skel)->maps.mg_containers, "containers" }, \
-	  { (skel)->maps.mg_globals, "globals" },       { (skel)->maps.mg_events, "events" },     \
-	  { (skel)->maps.mg_names, "names" },           { (skel)->maps.mg_dead, "dead" } }
-
-struct named_map {
-	struct bpf_map *map;
-	const char *name;
-};
-
-/* The enforcement object, on the monitor's maps: one state for both. */
-static struct memgate_bpf *open_and_load(struct monitor_bpf *monitor, bool memcg_kfuncs,
-					 bool with_lsm_cgroup, bool lsm_deciders, int *load_err)
-{
-	struct memgate_bpf *skel = memgate_bpf__open();
-	/* Each decider in its variants: [memcg kfuncs][lsm/], NULL where there is none. */
-	struct bpf_program *deciders[][2][2] = {
-		{ { skel ? skel->progs.mg_vm_enough : NULL, NULL },
-		  { skel ? skel->progs.mg_vm_enough_kfunc : NULL, NULL } },
-		{ { skel ? skel->progs.mg_mmap_file : NULL, skel ? skel->progs.mg_mmap_file_lsm : NULL },
-		  { skel ? skel->progs.mg_mmap_file_kfunc : NULL,
-		    skel ? skel->progs.mg_mmap_file_lsm_kfunc : NULL } },
-		{ { skel ? skel->progs.mg_mprotect : NULL, skel ? skel->progs.mg_mprotect_lsm : NULL },
-		  { skel ? skel->progs.mg_mprotect_kfunc : NULL,
-		    skel ? skel->progs.mg_mprotect_lsm_kfunc : NULL } },
-		{ { skel ? skel->progs.mg_mmap_addr : NULL, skel ? skel->progs.mg_mmap_addr_lsm : NULL },
-		  { skel ? skel->progs.mg_mmap_addr_kfunc : NULL,
-		    skel ? skel->progs.mg_mmap_addr_lsm_kfunc : NULL } },
-		{ { skel ? skel->progs.mg_shm_alloc : NULL, skel ? skel->progs.mg_shm_alloc_lsm : NULL },
-		  { skel ? skel->progs.mg_shm_alloc_kfunc : NULL,
-		    skel ? skel->progs.mg_shm_alloc_lsm_kfunc : NULL } },
-		/* fork: lsm/ only, else mg_vm_enough decides copy_mm's charges. */
-		{ { NULL, skel ? skel->progs.mg_fork_lsm : NULL },
-		  { NULL, skel ? skel->progs.mg_fork_lsm_kfunc : NULL } },
-	};
-
-	if (!skel) {
-		*load_err = -errno;
-		return NULL;
-	}
-	skel->rodata->page_shift = __builtin_ctzl(sysconf(_SC_PAGESIZE));
-	skel->rodata->lsm_deciders = lsm_deciders;
-	{
-		struct named_map mine[] = SHARED_MAPS(skel), theirs[] = SHARED_MAPS(monitor);
-
-		for (size_t i = 0; i < sizeof(mine) / sizeof(mine[0]); i++) {
-			*load_err = bpf_map__reuse_fd(mine[i].map, bpf_map__fd(theirs[i].map));
-			if (*load_err) {
-				memgate_bpf__destroy(skel);
-				return NULL;
-			}
-		}
-	}
-	/* One variant of each decider: the memcg measure and the hook type differ. */
-	for (size_t i = 0; i < sizeof(deciders) / sizeof(deciders[0]); i++)
-		for (int k = 0; k < 2; k++)
-			for (int l = 0; l < 2; l++)
-				if (deciders[i][k][l])
-					bpf_program__set_autoload(
-						deciders[i][k][l],
-						k == memcg_kfuncs &&
-							l == (lsm_deciders && deciders[i][k][1]));
-	/* Shared memory's inode life: lsm/ where the BPF LSM is active, never skipped. */
-	bpf_program__set_autoload(skel->progs.mg_inode_alloc, !lsm_deciders);
-	bpf_program__set_autoload(skel->progs.mg_inode_alloc_lsm, lsm_deciders);
-	bpf_program__set_autoload(skel->progs.mg_inode_free, !lsm_deciders);
-	bpf_program__set_autoload(skel->progs.mg_inode_free_lsm, lsm_deciders);
-	bpf_program__set_autoload(skel->progs.mg_task_alloc, with_lsm_cgroup && !memcg_kfuncs);
-	bpf_program__set_autoload(skel->progs.mg_task_alloc_kfunc, with_lsm_cgroup && memcg_kfuncs);
-	*load_err = memgate_bpf__load(skel);
-	if (*load_err) {
-		memgate_bpf__destroy(skel);
-		return NULL;
-	}
-	return skel;
-}
-
-static int make_tree(struct monitor_bpf *monitor, const char *dir, struct mg_error *err)
-{
-	struct named_map maps[] = SHARED_MAPS(monitor);
-	char path[512];
-	int ret;
-
-	if (mkdir(dir, 0700) < 0)
-		return mg_fail_errno(err, errno, "cannot create %s", dir);
-	for (const char *sub = "maps\0progs\0links\0"; *sub; sub += strlen(sub) + 1) {
-		snprintf(path, sizeof(path), "%s/%s", dir, sub);
-		if (mkdir(path, 0700) < 0)
-			return mg_fail_errno(err, errno, "cannot create %s", path);
-	}
-	for (size_t i = 0; i < sizeof(maps) / sizeof(maps[0]); i++) {
-		ret = pin_map(maps[i].map, dir, maps[i].name, err);
-		if (ret < 0)
-			return ret;
-	}
-	return 0;
-}
-
-struct named_prog {
-	struct bpf_program *prog;
-	const char *name;
-};
-
-#define MAX_LINKS 24
-
-/*
- * Attach every program, then pin every link: a program that can not attach
- * leaves no link of its group behind.  Returns 0 or -errno; err says which.
- */
-static int attach_all(const struct named_prog *progs, size_t n, const char *dir,
-		      struct mg_error *err)
-{
-	struct bpf_link *links[MAX_LINKS] = {};
-	int ret = 0;
-
-	for (size_t i = 0; i < n && i < MAX_LINKS; i++) {
-		links[i] = bpf_program__attach(progs[i].prog);
-		if (!links[i]) {
-			ret = mg_fail_errno(err, errno, "cannot attach memgate program %s",
-					    bpf_program__name(progs[i].prog));
-			goto out;
-		}
-	}
-	for (size_t i = 0; i < n && i < MAX_LINKS; i++) {
-		ret = pin_link(links[i], dir, progs[i].name, err);
-		if (ret < 0)
-			goto out;
-	}
-out:
-	for (size_t i = 0; i < n && i < MAX_LINKS; i++)
-		bpf_link__destroy(links[i]);
-	return ret;
-}
-
-static int attach_monitor(struct monitor_bpf *monitor, const char *dir, struct mg_error *err)
-{
-	struct mg_monitor_prog progs[MG_MONITOR_PROGS];
-	struct named_prog named[MG_MONITOR_PROGS];
-	size_t n = mg_monitor_progs(monitor, progs);
-
-	for (size_t i = 0; i < n; i++)
-		named[i] = (struct named_prog){ progs[i].prog, progs[i].name };
-	return attach_all(named, n, dir, err);
-}
-
-/* The one of a decider's variants that was loaded. */
-static struct bpf_program *loaded(struct bpf_program *const *variants, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (bpf_program__fd(variants[i]) >= 0)
-			return variants[i];
-	return variants[0];
-}
-
-static int attach_enforcement(struct memgate_bpf *skel, const char *dir, struct mg_error *err)
-{
-	struct bpf_program *vm_enough[] = { skel->progs.mg_vm_enough, skel->progs.mg_vm_enough_kfunc };
-	struct bpf_program *mmap_file[] = { skel->progs.mg_mmap_file, skel->progs.mg_mmap_file_kfunc,
-					    skel->progs.mg_mmap_file_lsm,
-					    skel->progs.mg_mmap_file_lsm_kfunc };
-	struct bpf_program *mprotect[] = { skel->progs.mg_mprotect, skel->progs.mg_mprotect_kfunc,
-					   skel->progs.mg_mprotect_lsm,
-					   skel->progs.mg_mprotect_lsm_kfunc };
-	struct bpf_program *mmap_addr[] = { skel->progs.mg_mmap_addr, skel->progs.mg_mmap_addr_kfunc,
-					    skel->progs.mg_mmap_addr_lsm,
-					    skel->progs.mg_mmap_addr_lsm_kfunc };
-	struct bpf_program *shm_alloc[] = { skel->progs.mg_shm_alloc, skel->progs.mg_shm_alloc_kfunc,
-					    skel->progs.mg_shm_alloc_lsm,
-					    skel->progs.mg_shm_alloc_lsm_kfunc };
-	struct bpf_program *inode_alloc[] = { skel->progs.mg_inode_alloc,
-					      skel->progs.mg_inode_alloc_lsm };
-	struct bpf_program *inode_free[] = { skel->progs.mg_inode_free,
-					     skel->progs.mg_inode_free_lsm };
-	bool kfuncs = bpf_program__fd(skel->progs.mg_vm_enough_kfunc) >= 0;
-	struct bpf_program *fork_commit[] = { skel->progs.mg_fork_lsm, skel->progs.mg_fork_lsm_kfunc };
-	struct named_prog progs[] = {
-		/* First: left out where it is not loaded (no BPF LSM). */
-		{ loaded(fork_commit, 2), "fork_commit" },
-		{ loaded(vm_enough, 2), "vm_enough" },
-		{ loaded(mmap_file, 4), "mmap_file" },
-		{ loaded(mprotect, 4), "mprotect" },
-		{ loaded(mmap_addr, 4), "mmap_addr" },
-		{ loaded(shm_alloc, 4), "shm_alloc" },
-		{ loaded(inode_alloc, 2), "inode_alloc" },
-		{ loaded(inode_free, 2), "inode_free" },
-		{ skel->progs.mg_munmap_exit, "munmap_exit" },
-		{ skel->progs.mg_brk_exit, "brk_exit" },
-		{ skel->progs.mg_mremap_exit, "mremap_exit" },
-		{ skel->progs.mg_mprotect_exit, "mprotect_exit" },
-		{ skel->progs.mg_exit_mmap, "exit_mmap" },
-		{ skel->progs.mg_exec, "exec" },
-		{ skel->progs.mg_exec_done, "exec_done" },
-		{ skel->progs.mg_fork, "fork" },
-	};
-	struct bpf_program *task_alloc =
-		kfuncs ? skel->progs.mg_task_alloc_kfunc : skel->progs.mg_task_alloc;
-	size_t first = bpf_program__fd(progs[0].prog) >= 0 ? 0 : 1;
-	char path[512];
-	int ret;
-
-	ret = attach_all(progs + first, sizeof(progs) / sizeof(progs[0]) - first, dir, err);
-	if (ret < 0)
-		return ret;
-	if (bpf_program__fd(task_alloc) >= 0) {
-		snprintf(path, sizeof(path), "%s/progs/task_alloc", dir);
-		ret = bpf_program__pin(task_alloc, path);
-		if (ret < 0)
-			return mg_fail_errno(err, -ret, "cannot pin %s", path);
-	}
-	return 0;
-}
-
-/* Remove the enforcement links pinned before one failed: only the monitor stays. */
-static void unpin_enforcement(const char *dir)
-{
-	_cleanup_closedir_ DIR *links = NULL;
-	struct dirent *de;
-	char path[1024];
-
-	snprintf(path, sizeof(path), "%s/links", dir);
-	links = opendir(path);
-	while (links && (de = readdir(links))) {
-		bool monitor = false;
-
-		for (const char *m = "oom_victim\0oom_signal\0reclaim_begin\0reclaim_end\0cgroup_rmdir\0";
-		     *m; m += strlen(m) + 1)
-			monitor |= !strcmp(de->d_name, m);
-		if (monitor || de->d_name[0] == '.')
-			continue;
-		snprintf(path, sizeof(path), "%s/links/%s", dir, de->d_name);
-		unlink(path);
-	}
-	snprintf(path, sizeof(path), "%s/progs/task_alloc", dir);
-	unlink(path);
-}
-
-static bool lsm_active(const char *name)
-{
-	_cleanup_free_ char *list = NULL;
-	struct mg_error ignored;
-	size_t len = strlen(name);
-
-	if (access("/sys/kernel/security/lsm", F_OK) < 0)
-		mount("securityfs", "/sys/kernel/security", "securityfs", 0, NULL);
-	if (mg_read_file("/sys/kernel/security/lsm", 4096, &list, &ignored) < 0)
-		return false;
-	for (char *p = list; (p = strstr(p, name)); p += len)
-		if ((p == list || p[-1] == ',') && (p[len] == ',' || p[len] == '\n' || !p[len]))
-			return true;
-	return false;
-}
-
-/*
- * Load the monitor, then the enforcement object on its maps where the
- * kernel allows it; pin both in a staging tree and rename it into place.
- * Without trampolines (lockdown) only the monitor runs, and
- * memgate_globals says why.
- */
-static int load_and_pin(struct mg_error *err)
-{
-	struct mg_globals g = { .layout_version = MG_LAYOUT_VERSION };
-	struct memgate_bpf *skel = NULL;
-	struct monitor_bpf *monitor;
-	struct mg_error enforce_err;
-	char staging[256];
-	int load_err, ret;
-	__u32 zero = 0;
-	bool bpf_lsm;
-
-	ret = ensure_bpffs(err);
-	if (ret < 0)
-		return ret;
-	remove_stale_trees();
-	monitor = mg_monitor_load(&load_err);
-	if (!monitor)
-		return mg_fail_errno(err, -load_err,
-				     "cannot load memgate's monitor programs (see `memgate probe`)");
-	snprintf(staging, sizeof(staging), STAGING_PREFIX "%d", getpid());
-	ret = make_tree(monitor, staging, err);
-	if (ret == 0)
-		ret = attach_monitor(monitor, staging, err);
-	if (ret < 0)
-		goto out;
-
-	/*
-	 * The memcg kfunc variants where the kernel names them, else (or failing
-	 * that) CO-RE; lsm/ deciders where the BPF LSM is active.
-	 */
-	bpf_lsm = lsm_active("bpf");
-	for (int kfuncs = mg_probe_memcg_kfuncs(); !skel && kfuncs >= 0; kfuncs--) {
-		if (bpf_lsm)
-			skel = open_and_load(monitor, kfuncs, true, true, &load_err);
-		if (!skel) /* fmod_ret deciders: still never skipped without preemption. */
-			skel = open_and_load(monitor, kfuncs, true, false, &load_err);
-		if (!skel) /* No lsm_cgroup here: commit limits can still work. */
-			skel = open_and_load(monitor, kfuncs, false, false, &load_err);
-	}
-	if (!skel)
-		g.enforce_error = load_err ? load_err : -EINVAL;
-	else if (attach_enforcement(skel, staging, &enforce_err) < 0)
-		g.enforce_error = -enforce_err.code;
-	if (g.enforce_error)
-		unpin_enforcement(staging);
-	if (bpf_map_update_elem(bpf_map__fd(monitor->maps.mg_globals), &zero, &g, BPF_ANY) < 0) {
-		ret = mg_fail_errno(err, errno, "cannot initialise memgate's globals map");
-		goto out;
-	}
-	if (rename(staging, MG_PIN_DIR) < 0)
-		ret = mg_fail_errno(err, errno, "cannot move %s to %s", staging, MG_PIN_DIR);
-out:
-	if (skel)
-		memgate_bpf__destroy(skel);
-	mg_monitor_destroy(monitor);
-	if (ret < 0)
-		remove_tree(staging);
-	return ret;
-}
-
 int mg_shared_open(struct mg_shared *s, bool create, struct mg_error *err)
 {
 	_cleanup_close_ int bpffs = -1, tree = -1;
@@ -1075,7 +629,7 @@ int mg_shared_open(struct mg_shared *s, bool create, struct mg_error *err)
 		if (!create)
 			return mg_fail(err, ENOENT, "no memgate state at %s: no container is under policy",
 				       MG_PIN_DIR);
-		ret = load_and_pin(err);
+		ret = mg_load_and_pin(err);
 		if (ret < 0)
 			return ret;
 	}
@@ -1108,267 +662,6 @@ int mg_shared_open(struct mg_shared *s, bool create, struct mg_error *err)
 	}
 	return 0;
 }
-
-void mg_shared_support(struct mg_support *support, const struct mg_shared *s)
-{
-	struct mg_globals g = {};
-	bool loaded = s && s->globals >= 0;
-	__u32 zero = 0;
-
-	memset(support, 0, sizeof(*support));
-	if (loaded)
-		bpf_map_lookup_elem(s->globals, &zero, &g);
-	support->monitor = !loaded || access(MG_PIN_DIR "/links/cgroup_rmdir", F_OK) == 0;
-	support->commit = !loaded || access(MG_PIN_DIR "/links/vm_enough", F_OK) == 0;
-	if (!support->commit)
-		snprintf(support->why_not_commit, sizeof(support->why_not_commit),
-			 "memgate's enforcement programs (fmod_ret, fentry) can not run here: %s "
-			 "(see `memgate probe`)",
-			 strerror(g.enforce_error ? (int)-g.enforce_error : ENOENT));
-	if (loaded && !support->commit)
-		snprintf(support->why_not_fork, sizeof(support->why_not_fork), "%s",
-			 support->why_not_commit);
-	else if (loaded && access(MG_PIN_DIR "/progs/task_alloc", F_OK) < 0)
-		snprintf(support->why_not_fork, sizeof(support->why_not_fork),
-			 "this kernel does not load lsm_cgroup programs");
-	else if (!lsm_active("bpf"))
-		snprintf(support->why_not_fork, sizeof(support->why_not_fork),
-			 "the BPF LSM is not active (add \"bpf\" to the kernel's lsm= list)");
-	else
-		support->fork_gate = true;
-}
-
-static void fork_link_path(uint64_t cgroup_id, char *path, size_t size)
-{
-	snprintf(path, size, MG_PIN_DIR "/links/" FORK_LINK_PREFIX "%" PRIu64, cgroup_id);
-}
-
-static int attach_fork_gate(uint64_t cgroup_id, int cgroup_fd, __u64 *link_id,
-			    struct mg_error *err)
-{
-	_cleanup_close_ int prog = bpf_obj_get(MG_PIN_DIR "/progs/task_alloc");
-	_cleanup_close_ int link = -1;
-	struct bpf_link_info info = {};
-	__u32 len = sizeof(info);
-	char path[512];
-
-	if (prog < 0)
-		return mg_fail_errno(err, errno, "cannot open %s/progs/task_alloc", MG_PIN_DIR);
-	link = bpf_link_create(prog, cgroup_fd, BPF_LSM_CGROUP, NULL);
-	if (link < 0)
-		return mg_fail_errno(err, errno, "cannot attach the fork gate to the cgroup");
-	fork_link_path(cgroup_id, path, sizeof(path));
-	if (bpf_obj_pin(link, path) < 0)
-		return mg_fail_errno(err, errno, "cannot pin %s", path);
-	if (bpf_obj_get_info_by_fd(link, &info, &len) == 0)
-		*link_id = info.id;
-	return 0;
-}
-
-void mg_shared_forget_cgroup(struct mg_shared *s, uint64_t cgroup_id)
-{
-	struct mg_container_key key;
-	struct mg_container container;
-	char path[512];
-
-	/*
-	 * Its address spaces leave memgate_mms at exit_mmap, and one that
-	 * moved elsewhere is no longer governed once the policy is gone: no
-	 * walk over other containers' entries.  stats goes last, as it came
-	 * first in mg_shared_add: while any entry is left, stats is, and the
-	 * programs queue the cgroup when it is removed.
-	 */
-	bpf_map_delete_elem(s->policies, &cgroup_id);
-	fork_link_path(cgroup_id, path, sizeof(path));
-	unlink(path);
-	forget_kube(cgroup_id);
-	if (bpf_map_lookup_elem(s->names, &cgroup_id, &key) == 0) {
-		if (bpf_map_lookup_elem(s->containers, &key, &container) == 0 &&
-		    container.cgroup_id == cgroup_id)
-			bpf_map_delete_elem(s->containers, &key);
-		bpf_map_delete_elem(s->names, &cgroup_id);
-	}
-	bpf_map_delete_elem(s->stats, &cgroup_id);
-}
-
-int mg_shared_forget_dead(struct mg_shared *s, struct mg_error *err)
-{
-	__u64 id, next, *prev = NULL;
-	int forgotten = 0, alive;
-
-	while (bpf_map_get_next_key(s->stats, prev, &next) == 0) {
-		alive = mg_cgroup_alive(next, err);
-		if (alive < 0)
-			return alive;
-		if (!alive) {
-			mg_shared_forget_cgroup(s, next);
-			forgotten++;
-			continue; /* restart from prev: next is gone */
-		}
-		id = next;
-		prev = &id;
-	}
-	return forgotten;
-}
-
-void mg_shared_prune(struct mg_shared *s)
-{
-	struct mg_error ignored;
-	struct mg_globals g;
-	__u64 id;
-	__u32 zero = 0;
-
-	/* Peek, forget, then pop: a hook killed in between leaves the id queued. */
-	while (bpf_map_lookup_elem(s->dead, NULL, &id) == 0) {
-		mg_shared_forget_cgroup(s, id);
-		if (bpf_map_lookup_and_delete_elem(s->dead, NULL, &id) < 0)
-			break;
-	}
-	if (bpf_map_lookup_elem(s->globals, &zero, &g) < 0 || !g.dead_dropped)
-		return;
-	/* The queue overflowed: look at every cgroup once; again next run if that failed. */
-	if (mg_shared_forget_dead(s, &ignored) < 0)
-		return;
-	g.dead_dropped = 0;
-	bpf_map_update_elem(s->globals, &zero, &g, BPF_ANY);
-}
-
-/*
- * A start refused because its id names a live container under policy:
- * /run/memgate/refused-<hash of the id> (never a path from the id's bytes)
- * tells the poststop the runtime then runs for it that it is not the first's.
- */
-static void refused_path(const char *id, char *path, size_t size)
-{
-	uint64_t hash = 0xcbf29ce484222325ULL; /* FNV-1a */
-
-	for (const unsigned char *p = (const unsigned char *)id; *p; p++)
-		hash = (hash ^ *p) * 0x100000001b3ULL;
-	snprintf(path, size, MG_LOCK_DIR "/refused-%016" PRIx64, hash);
-}
-
-static void mark_refused(const char *id)
-{
-	char path[64];
-	int fd;
-
-	refused_path(id, path, sizeof(path));
-	fd = open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC, 0600);
-	if (fd >= 0)
-		close(fd);
-}
-
-int mg_shared_add(struct mg_shared *s, const char *id, uint64_t cgroup_id, int cgroup_fd,
-		  const struct mg_policy *policy, struct mg_error *err)
-{
-	struct mg_container container = { .cgroup_id = cgroup_id };
-	struct mg_container_key key;
-	struct mg_stats stats = {};
-	struct mg_policy existing;
-	int ret;
-
-	ret = mg_container_key(id, &key, err);
-	if (ret < 0)
-		return ret;
-	if (bpf_map_lookup_elem(s->containers, &key, &container) == 0) {
-		/* prestart and createRuntime both ran, or a stale entry of a reused id. */
-		if (container.cgroup_id == cgroup_id &&
-		    bpf_map_lookup_elem(s->policies, &cgroup_id, &existing) == 0 &&
-		    !memcmp(&existing, policy, sizeof(existing)))
-			return 0;
-		/* Another container's, live: a second one under its id takes nothing of it. */
-		if (container.cgroup_id != cgroup_id) {
-			ret = mg_cgroup_alive(container.cgroup_id, err);
-			if (ret < 0)
-				return ret;
-			if (ret) {
-				char printable[sizeof(key.id)];
-
-				mark_refused(id);
-				mg_printable(printable, sizeof(printable), id);
-				return mg_fail(err, EEXIST,
-					       "container id \"%s\" is already in use by a live "
-					       "container under memgate policy (cgroup %" PRIu64
-					       "); a second container can not take its id",
-					       printable, (uint64_t)container.cgroup_id);
-			}
-		}
-		mg_shared_forget_cgroup(s, container.cgroup_id);
-		bpf_map_delete_elem(s->containers, &key);
-		container = (struct mg_container){ .cgroup_id = cgroup_id };
-	}
-	if (bpf_map_lookup_elem(s->policies, &cgroup_id, &existing) == 0)
-		return mg_fail(err, EEXIST,
-			       "cgroup %" PRIu64 " already has a memgate policy from another container",
-			       cgroup_id);
-
-	if (bpf_map_update_elem(s->stats, &cgroup_id, &stats, BPF_ANY) < 0) {
-		ret = mg_fail_errno(err, errno, "cannot add to %s/maps/stats", MG_PIN_DIR);
-		goto undo;
-	}
-	if (policy->fork_gate) {
-		ret = attach_fork_gate(cgroup_id, cgroup_fd, &container.fork_link_id, err);
-		if (ret < 0)
-			goto undo;
-	}
-	if (bpf_map_update_elem(s->policies, &cgroup_id, policy, BPF_NOEXIST) < 0) {
-		ret = mg_fail_errno(err, errno, "cannot add to %s/maps/policies", MG_PIN_DIR);
-		goto undo;
-	}
-	if (bpf_map_update_elem(s->names, &cgroup_id, &key, BPF_ANY) < 0) {
-		ret = mg_fail_errno(err, errno, "cannot add to %s/maps/names", MG_PIN_DIR);
-		goto undo;
-	}
-	if (bpf_map_update_elem(s->containers, &key, &container, BPF_ANY) < 0) {
-		ret = mg_fail_errno(err, errno, "cannot add to %s/maps/containers", MG_PIN_DIR);
-		goto undo;
-	}
-	/* Removed before its policy was in place: the programs could not queue it. */
-	ret = mg_cgroup_alive(cgroup_id, err);
-	if (ret == 0)
-		ret = mg_fail(err, ENOENT, "the container's cgroup %" PRIu64 " was removed during start",
-			      cgroup_id);
-	if (ret < 0)
-		goto undo;
-	return 0;
-undo:
-	mg_shared_forget_cgroup(s, cgroup_id);
-	return ret;
-}
-
-int mg_shared_remove(struct mg_shared *s, const char *id, struct mg_error *err)
-{
-	struct mg_container_key key;
-	struct mg_container container;
-	struct mg_error ignored;
-	char path[64];
-
-	/* An id memgate can not key was refused at start: it has no entry. */
-	if (mg_container_key(id, &key, &ignored) < 0)
-		return 0;
-	if (bpf_map_lookup_elem(s->containers, &key, &container) < 0)
-		return 0;
-	/*
-	 * A start under this id was refused while this one ran.  Processes
-	 * still in its cgroup: this poststop is the refused container's, not
-	 * this one's (a stopped container's processes are gone by its poststop).
-	 */
-	refused_path(id, path, sizeof(path));
-	if (unlink(path) == 0 && mg_cgroup_populated(container.cgroup_id) > 0) {
-		char printable[sizeof(key.id)];
-
-		mg_printable(printable, sizeof(printable), id);
-		syslog(LOG_NOTICE,
-		       "poststop for container id %s: the container under policy with that id "
-		       "still runs in cgroup %" PRIu64 ", so its policy stays",
-		       printable, (uint64_t)container.cgroup_id);
-		return 0;
-	}
-	mg_shared_forget_cgroup(s, container.cgroup_id);
-	bpf_map_delete_elem(s->containers, &key);
-	return 0;
-}
-
 
 int mg_shared_release_if_unused(struct mg_shared *s, struct mg_error *err)
 {

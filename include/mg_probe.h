@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 
+#include "mg_kernel.h"
 #include "probe.h"
 
 struct mg_probe_result {
@@ -15,20 +16,6 @@ struct mg_probe_result {
 	char why_not[256];    /* empty when it fires */
 	char libbpf[1024];    /* verbose: libbpf's warnings, the verifier's last lines */
 };
-
-/* Where the pressure measure reads a container's memory in use from. */
-enum mg_memcg_source {
-	MG_MEMCG_KFUNCS,	/* the BPF memcg kfuncs (bpf_mem_cgroup_*), Linux 7.x */
-	MG_MEMCG_CORE_COMPACT,	/* CO-RE reads, stats slots through the kernel's index table (6.11+) */
-	MG_MEMCG_CORE_ITEM,	/* CO-RE reads, stats indexed by item (before 6.11) */
-};
-
-/* Whether the kernel has the memcg kfuncs memgate uses (the hook's cheap check). */
-bool mg_probe_memcg_kfuncs(void);
-enum mg_memcg_source mg_probe_memcg_source(void);
-const char *mg_memcg_source_name(enum mg_memcg_source source);
-/* "kfuncs", "co-re-indexed" or "co-re-item", for JSON. */
-const char *mg_memcg_source_id(enum mg_memcg_source source);
 
 /*
  * Try every mechanism in turn; never fails, a mechanism that can't is
