@@ -33,9 +33,10 @@ BPF_CFLAGS += $(LAYOUT_FLAGS)
 LIB_SRCS := lib/error.c lib/read.c lib/cgroup.c oci/state.c oci/spec.c oci/policy.c oci/config.c
 # core/, one static library: a binary takes only the objects it calls, so the
 # hook, which never calls mg_probe_all(), carries no probe object.
-CORE_SRCS := core/pin.c core/loader.c core/registry.c core/kernel.c core/monitor.c core/probe.c core/confine.c
+CORE_SRCS := core/pin.c core/loader.c core/registry.c core/snapshot.c core/kernel.c core/monitor.c core/probe.c core/confine.c
 HOOK_SRCS := hook/hook.c
-CLI_SRCS := cli/main.c
+CLI_SRCS := cli/main.c cli/help.c cli/status.c cli/events.c cli/probe.c cli/gc.c cli/validate.c \
+	cli/preload.c cli/render.c
 UNIT_SRCS := $(wildcard test/unit/test_*.c)
 
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
@@ -55,7 +56,7 @@ $(BUILD)/%.bpf.o: bpf/%.bpf.c bpf/*.h
 $(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
 	$(BPFTOOL) gen skeleton $< > $@
 
-$(BUILD)/%.o: %.c include/*.h core/*.h bpf/*.h $(SKEL) $(BUILD)/probe.skel.h $(BUILD)/monitor.skel.h
+$(BUILD)/%.o: %.c include/*.h core/*.h cli/*.h bpf/*.h $(SKEL) $(BUILD)/probe.skel.h $(BUILD)/monitor.skel.h
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
 
@@ -143,7 +144,7 @@ $(BUILD)/version.h: FORCE
 	@g=$$(git describe --always --dirty 2>/dev/null); \
 	l="#define MG_VERSION \"$(VERSION)$${g:+ ($$g)}\""; \
 	echo "$$l" | cmp -s - $@ || echo "$$l" > $@
-$(BUILD)/cli/main.o: $(BUILD)/version.h
+$(BUILD)/cli/main.o $(BUILD)/cli/help.o: $(BUILD)/version.h
 
 # The NRI plugin, from Debian's Go packages only (nri/build says which).
 $(BUILD)/memgate-nri: nri/memgate-nri.go nri/build scripts/debfetch $(BUILD)/prefix

@@ -184,7 +184,7 @@ state() {
 # The markers are looked for in both binaries: a marker the CLI lacks is a
 # stale test, not a passing one.
 @test "the hook links no probe and no renderers: no probe BPF object, probe code, status or Prometheus text; the CLI has each" {
-	local syms=(mg_probe_all mg_probe_monitor cmd_status cmd_probe cmd_events)
+	local syms=(mg_probe_all mg_probe_monitor mg_snapshot_take cmd_status cmd_probe cmd_events put_json print_json print_retired)
 	local strings=(probe_fmod_ret probe_lsm_cgroup probe_tp_btf '# TYPE memgate_')
 	local m bad=0
 
