@@ -33,7 +33,7 @@ BPF_CFLAGS += $(LAYOUT_FLAGS)
 LIB_SRCS := lib/error.c lib/read.c lib/cgroup.c oci/state.c oci/spec.c oci/policy.c oci/config.c
 # core/, one static library: a binary takes only the objects it calls, so the
 # hook, which never calls mg_probe_all(), carries no probe object.
-CORE_SRCS := core/pin.c core/loader.c core/registry.c core/snapshot.c core/kernel.c core/monitor.c core/probe.c core/confine.c
+CORE_SRCS := core/admission.c core/pin.c core/loader.c core/registry.c core/snapshot.c core/kernel.c core/monitor.c core/probe.c core/confine.c
 HOOK_SRCS := hook/hook.c
 CLI_SRCS := cli/main.c cli/help.c cli/status.c cli/events.c cli/probe.c cli/gc.c cli/validate.c \
 	cli/preload.c cli/render.c
