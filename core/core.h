@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * What core/'s files share with one another and with no front-end: the pin
- * tree's paths and helpers (pin.c), the loader (loader.c), the names kept
- * beside the registry (registry.c).
+ * tree's paths and helpers (pin.c), which the loader (loader.c) uses and
+ * never the other way; the names kept beside the registry (registry.c).
  */
 #ifndef MG_CORE_H
 #define MG_CORE_H
@@ -23,8 +23,9 @@ int mg_pin_remove_tree(const char *path);
 /* pin.c: the staging and dying trees killed hooks left; with the lock held. */
 void mg_pin_remove_stale(void);
 
-/* loader.c: load both objects, pin them in a staging tree, rename it to MG_PIN_DIR. */
-int mg_load_and_pin(struct mg_error *err);
+/* pin.c: open this layout's tree's maps, which must exist (mg_shared_open() loads first). */
+struct mg_shared;
+int mg_pin_open(struct mg_shared *s, struct mg_error *err);
 
 /* registry.c: the Kubernetes names kept for status, one cgroup's or all. */
 void mg_kube_forget(uint64_t cgroup_id);

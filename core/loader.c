@@ -292,7 +292,7 @@ static void unpin_enforcement(const char *dir)
  * Without trampolines (lockdown) only the monitor runs, and
  * memgate_globals says why.
  */
-int mg_load_and_pin(struct mg_error *err)
+static int load_and_pin(struct mg_error *err)
 {
 	struct mg_globals g = { .layout_version = MG_LAYOUT_VERSION };
 	struct memgate_bpf *skel = NULL;
@@ -350,4 +350,17 @@ out:
 	if (ret < 0)
 		mg_pin_remove_tree(staging);
 	return ret;
+}
+
+/* The loader's one entry: the pin tree opened, loaded and pinned first when asked. */
+int mg_shared_open(struct mg_shared *s, bool create, struct mg_error *err)
+{
+	int ret;
+
+	if (create && !mg_shared_exists()) {
+		ret = load_and_pin(err);
+		if (ret < 0)
+			return ret;
+	}
+	return mg_pin_open(s, err);
 }

@@ -618,21 +618,15 @@ uint64_t mg_shared_skipped_runs(void)
 	return skipped;
 }
 
-int mg_shared_open(struct mg_shared *s, bool create, struct mg_error *err)
+int mg_pin_open(struct mg_shared *s, struct mg_error *err)
 {
 	_cleanup_close_ int bpffs = -1, tree = -1;
 	char path[512];
 	__u64 layout;
-	int ret;
 
-	if (!mg_shared_exists()) {
-		if (!create)
-			return mg_fail(err, ENOENT, "no memgate state at %s: no container is under policy",
-				       MG_PIN_DIR);
-		ret = mg_load_and_pin(err);
-		if (ret < 0)
-			return ret;
-	}
+	if (!mg_shared_exists())
+		return mg_fail(err, ENOENT, "no memgate state at %s: no container is under policy",
+			       MG_PIN_DIR);
 	/* Readers too (status, events) take maps only from a tree root made. */
 	bpffs = open_bpffs(err);
 	if (bpffs < 0)
