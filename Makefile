@@ -177,7 +177,12 @@ man: $(MAN_PAGES)
 
 $(BUILD)/test/test_%: test/unit/test_%.c test/unit/unit.h $(LIB_OBJS)
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(CFLAGS) $(filter %.c %.o,$^) $(LDLIBS) -lcmocka -o $@
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(filter %.c %.o %.a,$^) $(LDLIBS) -lcmocka -o $@
+
+# The loader's table against the enforcement skeleton: core, opened, never loaded.
+$(BUILD)/test/test_loader: $(CORE_LIB) $(SKEL)
+$(BUILD)/test/test_loader $(ASAN_DIR)/test/test_loader: LDLIBS += -lseccomp
+$(ASAN_DIR)/test/test_loader: $(CORE_SRCS) $(SKEL) $(BUILD)/monitor.skel.h $(BUILD)/probe.skel.h
 
 $(BUILD)/test/alloc: test/progs/alloc.c test/progs/committed.h
 	@mkdir -p $(@D)

@@ -18,6 +18,7 @@
 
 #include "mg_cleanup.h"
 #include "mg_kernel.h"
+#include "mg_loader.h"
 #include "mg_monitor.h"
 #include "mg_shared.h"
 #include "core.h"
@@ -60,31 +61,82 @@ struct named_map {
 	const char *name;
 };
 
+/*
+ * Every program of the enforcement object, once: the link it is pinned as
+ * and its variants, [memcg kfuncs][lsm/].  A program with no lsm/ form
+ * leaves that column NULL and the other is taken; a row whose chosen cell
+ * is NULL loads nothing here (fork_commit without the BPF LSM).  Loading,
+ * attaching and unpinning all read this table; a new backend is a row.
+ */
+#define ONE(name) { { name, NULL }, { name, NULL } }
+#define KFUNC(name) { { name, NULL }, { name "_kfunc", NULL } }
+#define KFUNC_LSM(name) { { name, name "_lsm" }, { name "_kfunc", name "_lsm_kfunc" } }
+#define LSM(name) { { name, name "_lsm" }, { name, name "_lsm" } }
+
+const struct mg_variants mg_variants[] = {
+	/* First: left out where it is not loaded (no BPF LSM). */
+	{ .link = "fork_commit", .prog = { { NULL, "mg_fork_lsm" }, { NULL, "mg_fork_lsm_kfunc" } } },
+	{ .link = "vm_enough", .prog = KFUNC("mg_vm_enough") },
+	{ .link = "mmap_file", .prog = KFUNC_LSM("mg_mmap_file") },
+	{ .link = "mprotect", .prog = KFUNC_LSM("mg_mprotect") },
+	{ .link = "mmap_addr", .prog = KFUNC_LSM("mg_mmap_addr") },
+	{ .link = "shm_alloc", .prog = KFUNC_LSM("mg_shm_alloc") },
+	/* Shared memory's inode life: lsm/ where the BPF LSM is active, never skipped. */
+	{ .link = "inode_alloc", .prog = LSM("mg_inode_alloc") },
+	{ .link = "inode_free", .prog = LSM("mg_inode_free") },
+	{ .link = "munmap_exit", .prog = ONE("mg_munmap_exit") },
+	{ .link = "brk_exit", .prog = ONE("mg_brk_exit") },
+	{ .link = "mremap_exit", .prog = ONE("mg_mremap_exit") },
+	{ .link = "mprotect_exit", .prog = ONE("mg_mprotect_exit") },
+	{ .link = "exit_mmap", .prog = ONE("mg_exit_mmap") },
+	{ .link = "exec", .prog = ONE("mg_exec") },
+	{ .link = "exec_done", .prog = ONE("mg_exec_done") },
+	{ .link = "fork", .prog = ONE("mg_fork") },
+	/* The fork gate: pinned as progs/task_alloc, attached per container. */
+	{ .link = "task_alloc", .prog = KFUNC("mg_task_alloc"), .flags = MG_VARIANT_CGROUP },
+};
+
+const size_t mg_variants_count = sizeof(mg_variants) / sizeof(mg_variants[0]);
+
+const char *mg_variant_chosen(const struct mg_variants *row, bool kfuncs, bool lsm_cgroup,
+			      bool lsm)
+{
+	const char *const *cells = row->prog[kfuncs];
+
+	if ((row->flags & MG_VARIANT_CGROUP) && !lsm_cgroup)
+		return NULL;
+	return cells[lsm && cells[1] ? 1 : 0];
+}
+
+int mg_variants_choose(struct bpf_object *obj, bool kfuncs, bool lsm_cgroup, bool lsm)
+{
+	struct bpf_program *prog;
+
+	bpf_object__for_each_program(prog, obj) {
+		const char *name = bpf_program__name(prog);
+		bool listed = false, load = false;
+
+		for (size_t i = 0; i < mg_variants_count; i++) {
+			const char *chosen = mg_variant_chosen(&mg_variants[i], kfuncs, lsm_cgroup, lsm);
+
+			for (int k = 0; k < 2; k++)
+				for (int l = 0; l < 2; l++)
+					listed |= mg_variants[i].prog[k][l] &&
+						  !strcmp(mg_variants[i].prog[k][l], name);
+			load |= chosen && !strcmp(chosen, name);
+		}
+		if (!listed)
+			return -ENOENT; /* a program the table does not know: add its row */
+		bpf_program__set_autoload(prog, load);
+	}
+	return 0;
+}
+
 /* The enforcement object, on the monitor's maps: one state for both. */
 static struct memgate_bpf *open_and_load(struct monitor_bpf *monitor, bool memcg_kfuncs,
 					 bool with_lsm_cgroup, bool lsm_deciders, int *load_err)
 {
 	struct memgate_bpf *skel = memgate_bpf__open();
-	/* Each decider in its variants: [memcg kfuncs][lsm/], NULL where there is none. */
-	struct bpf_program *deciders[][2][2] = {
-		{ { skel ? skel->progs.mg_vm_enough : NULL, NULL },
-		  { skel ? skel->progs.mg_vm_enough_kfunc : NULL, NULL } },
-		{ { skel ? skel->progs.mg_mmap_file : NULL, skel ? skel->progs.mg_mmap_file_lsm : NULL },
-		  { skel ? skel->progs.mg_mmap_file_kfunc : NULL,
-		    skel ? skel->progs.mg_mmap_file_lsm_kfunc : NULL } },
-		{ { skel ? skel->progs.mg_mprotect : NULL, skel ? skel->progs.mg_mprotect_lsm : NULL },
-		  { skel ? skel->progs.mg_mprotect_kfunc : NULL,
-		    skel ? skel->progs.mg_mprotect_lsm_kfunc : NULL } },
-		{ { skel ? skel->progs.mg_mmap_addr : NULL, skel ? skel->progs.mg_mmap_addr_lsm : NULL },
-		  { skel ? skel->progs.mg_mmap_addr_kfunc : NULL,
-		    skel ? skel->progs.mg_mmap_addr_lsm_kfunc : NULL } },
-		{ { skel ? skel->progs.mg_shm_alloc : NULL, skel ? skel->progs.mg_shm_alloc_lsm : NULL },
-		  { skel ? skel->progs.mg_shm_alloc_kfunc : NULL,
-		    skel ? skel->progs.mg_shm_alloc_lsm_kfunc : NULL } },
-		/* fork: lsm/ only, else mg_vm_enough decides copy_mm's charges. */
-		{ { NULL, skel ? skel->progs.mg_fork_lsm : NULL },
-		  { NULL, skel ? skel->progs.mg_fork_lsm_kfunc : NULL } },
-	};
 
 	if (!skel) {
 		*load_err = -errno;
@@ -103,23 +155,10 @@ static struct memgate_bpf *open_and_load(struct monitor_bpf *monitor, bool memcg
 			}
 		}
 	}
-	/* One variant of each decider: the memcg measure and the hook type differ. */
-	for (size_t i = 0; i < sizeof(deciders) / sizeof(deciders[0]); i++)
-		for (int k = 0; k < 2; k++)
-			for (int l = 0; l < 2; l++)
-				if (deciders[i][k][l])
-					bpf_program__set_autoload(
-						deciders[i][k][l],
-						k == memcg_kfuncs &&
-							l == (lsm_deciders && deciders[i][k][1]));
-	/* Shared memory's inode life: lsm/ where the BPF LSM is active, never skipped. */
-	bpf_program__set_autoload(skel->progs.mg_inode_alloc, !lsm_deciders);
-	bpf_program__set_autoload(skel->progs.mg_inode_alloc_lsm, lsm_deciders);
-	bpf_program__set_autoload(skel->progs.mg_inode_free, !lsm_deciders);
-	bpf_program__set_autoload(skel->progs.mg_inode_free_lsm, lsm_deciders);
-	bpf_program__set_autoload(skel->progs.mg_task_alloc, with_lsm_cgroup && !memcg_kfuncs);
-	bpf_program__set_autoload(skel->progs.mg_task_alloc_kfunc, with_lsm_cgroup && memcg_kfuncs);
-	*load_err = memgate_bpf__load(skel);
+	/* One variant of each: the memcg measure and the hook type differ. */
+	*load_err = mg_variants_choose(skel->obj, memcg_kfuncs, with_lsm_cgroup, lsm_deciders);
+	if (!*load_err)
+		*load_err = memgate_bpf__load(skel);
 	if (*load_err) {
 		memgate_bpf__destroy(skel);
 		return NULL;
@@ -195,67 +234,52 @@ static int attach_monitor(struct monitor_bpf *monitor, const char *dir, struct m
 	return attach_all(named, n, dir, err);
 }
 
-/* The one of a decider's variants that was loaded. */
-static struct bpf_program *loaded(struct bpf_program *const *variants, size_t n)
+/* The variant of row that was loaded, or NULL. */
+static struct bpf_program *loaded(struct bpf_object *obj, const struct mg_variants *row)
 {
-	for (size_t i = 0; i < n; i++)
-		if (bpf_program__fd(variants[i]) >= 0)
-			return variants[i];
-	return variants[0];
+	for (int k = 0; k < 2; k++)
+		for (int l = 0; l < 2; l++) {
+			struct bpf_program *prog =
+				row->prog[k][l] ? bpf_object__find_program_by_name(obj, row->prog[k][l])
+						: NULL;
+
+			if (prog && bpf_program__fd(prog) >= 0)
+				return prog;
+		}
+	return NULL;
 }
 
 static int attach_enforcement(struct memgate_bpf *skel, const char *dir, struct mg_error *err)
 {
-	struct bpf_program *vm_enough[] = { skel->progs.mg_vm_enough, skel->progs.mg_vm_enough_kfunc };
-	struct bpf_program *mmap_file[] = { skel->progs.mg_mmap_file, skel->progs.mg_mmap_file_kfunc,
-					    skel->progs.mg_mmap_file_lsm,
-					    skel->progs.mg_mmap_file_lsm_kfunc };
-	struct bpf_program *mprotect[] = { skel->progs.mg_mprotect, skel->progs.mg_mprotect_kfunc,
-					   skel->progs.mg_mprotect_lsm,
-					   skel->progs.mg_mprotect_lsm_kfunc };
-	struct bpf_program *mmap_addr[] = { skel->progs.mg_mmap_addr, skel->progs.mg_mmap_addr_kfunc,
-					    skel->progs.mg_mmap_addr_lsm,
-					    skel->progs.mg_mmap_addr_lsm_kfunc };
-	struct bpf_program *shm_alloc[] = { skel->progs.mg_shm_alloc, skel->progs.mg_shm_alloc_kfunc,
-					    skel->progs.mg_shm_alloc_lsm,
-					    skel->progs.mg_shm_alloc_lsm_kfunc };
-	struct bpf_program *inode_alloc[] = { skel->progs.mg_inode_alloc,
-					      skel->progs.mg_inode_alloc_lsm };
-	struct bpf_program *inode_free[] = { skel->progs.mg_inode_free,
-					     skel->progs.mg_inode_free_lsm };
-	bool kfuncs = bpf_program__fd(skel->progs.mg_vm_enough_kfunc) >= 0;
-	struct bpf_program *fork_commit[] = { skel->progs.mg_fork_lsm, skel->progs.mg_fork_lsm_kfunc };
-	struct named_prog progs[] = {
-		/* First: left out where it is not loaded (no BPF LSM). */
-		{ loaded(fork_commit, 2), "fork_commit" },
-		{ loaded(vm_enough, 2), "vm_enough" },
-		{ loaded(mmap_file, 4), "mmap_file" },
-		{ loaded(mprotect, 4), "mprotect" },
-		{ loaded(mmap_addr, 4), "mmap_addr" },
-		{ loaded(shm_alloc, 4), "shm_alloc" },
-		{ loaded(inode_alloc, 2), "inode_alloc" },
-		{ loaded(inode_free, 2), "inode_free" },
-		{ skel->progs.mg_munmap_exit, "munmap_exit" },
-		{ skel->progs.mg_brk_exit, "brk_exit" },
-		{ skel->progs.mg_mremap_exit, "mremap_exit" },
-		{ skel->progs.mg_mprotect_exit, "mprotect_exit" },
-		{ skel->progs.mg_exit_mmap, "exit_mmap" },
-		{ skel->progs.mg_exec, "exec" },
-		{ skel->progs.mg_exec_done, "exec_done" },
-		{ skel->progs.mg_fork, "fork" },
-	};
-	struct bpf_program *task_alloc =
-		kfuncs ? skel->progs.mg_task_alloc_kfunc : skel->progs.mg_task_alloc;
-	size_t first = bpf_program__fd(progs[0].prog) >= 0 ? 0 : 1;
+	struct named_prog progs[MAX_LINKS];
 	char path[512];
+	size_t n = 0;
 	int ret;
 
-	ret = attach_all(progs + first, sizeof(progs) / sizeof(progs[0]) - first, dir, err);
+	for (size_t i = 0; i < mg_variants_count && n < MAX_LINKS; i++) {
+		const struct mg_variants *row = &mg_variants[i];
+		struct bpf_program *prog = loaded(skel->obj, row);
+
+		if (row->flags & MG_VARIANT_CGROUP)
+			continue;
+		/* Only a row without a variant for this kernel may be left out. */
+		if (!prog && !row->prog[0][0])
+			continue;
+		if (!prog)
+			prog = bpf_object__find_program_by_name(skel->obj, row->prog[0][0]);
+		progs[n++] = (struct named_prog){ prog, row->link };
+	}
+	ret = attach_all(progs, n, dir, err);
 	if (ret < 0)
 		return ret;
-	if (bpf_program__fd(task_alloc) >= 0) {
-		snprintf(path, sizeof(path), "%s/progs/task_alloc", dir);
-		ret = bpf_program__pin(task_alloc, path);
+	for (size_t i = 0; i < mg_variants_count; i++) {
+		const struct mg_variants *row = &mg_variants[i];
+		struct bpf_program *prog = loaded(skel->obj, row);
+
+		if (!(row->flags & MG_VARIANT_CGROUP) || !prog)
+			continue;
+		snprintf(path, sizeof(path), "%s/progs/%s", dir, row->link);
+		ret = bpf_program__pin(prog, path);
 		if (ret < 0)
 			return mg_fail_errno(err, -ret, "cannot pin %s", path);
 	}
@@ -265,25 +289,14 @@ static int attach_enforcement(struct memgate_bpf *skel, const char *dir, struct 
 /* Remove the enforcement links pinned before one failed: only the monitor stays. */
 static void unpin_enforcement(const char *dir)
 {
-	_cleanup_closedir_ DIR *links = NULL;
-	struct dirent *de;
 	char path[1024];
 
-	snprintf(path, sizeof(path), "%s/links", dir);
-	links = opendir(path);
-	while (links && (de = readdir(links))) {
-		bool monitor = false;
-
-		for (const char *m = "oom_victim\0oom_signal\0reclaim_begin\0reclaim_end\0cgroup_rmdir\0";
-		     *m; m += strlen(m) + 1)
-			monitor |= !strcmp(de->d_name, m);
-		if (monitor || de->d_name[0] == '.')
-			continue;
-		snprintf(path, sizeof(path), "%s/links/%s", dir, de->d_name);
+	for (size_t i = 0; i < mg_variants_count; i++) {
+		snprintf(path, sizeof(path), "%s/%s/%s", dir,
+			 mg_variants[i].flags & MG_VARIANT_CGROUP ? "progs" : "links",
+			 mg_variants[i].link);
 		unlink(path);
 	}
-	snprintf(path, sizeof(path), "%s/progs/task_alloc", dir);
-	unlink(path);
 }
 
 /*
