@@ -181,8 +181,7 @@ $(BUILD)/test/test_%: test/unit/test_%.c test/unit/unit.h $(LIB_OBJS)
 
 # The loader's table against the enforcement skeleton: core, opened, never loaded.
 $(BUILD)/test/test_loader: $(CORE_LIB) $(SKEL)
-$(BUILD)/test/test_loader $(ASAN_DIR)/test/test_loader: LDLIBS += -lseccomp
-$(ASAN_DIR)/test/test_loader: $(CORE_SRCS) $(SKEL) $(BUILD)/monitor.skel.h $(BUILD)/probe.skel.h
+$(BUILD)/test/test_loader: LDLIBS += -lseccomp
 
 $(BUILD)/test/alloc: test/progs/alloc.c test/progs/committed.h
 	@mkdir -p $(@D)
@@ -218,6 +217,9 @@ ASAN_UNIT_BINS := $(UNIT_SRCS:test/unit/%.c=$(ASAN_DIR)/test/%)
 $(ASAN_DIR)/test/test_%: test/unit/test_%.c test/unit/unit.h $(LIB_SRCS) include/*.h
 	@mkdir -p $(@D)
 	$(ASAN_CC) $(CPPFLAGS) -std=gnu11 $(ASAN_FLAGS) $(filter %.c,$^) $(LDLIBS) -lcmocka -o $@
+
+$(ASAN_DIR)/test/test_loader: $(CORE_SRCS) $(SKEL) $(BUILD)/monitor.skel.h $(BUILD)/probe.skel.h
+$(ASAN_DIR)/test/test_loader: LDLIBS += -lseccomp
 
 unit-asan: $(ASAN_UNIT_BINS)
 	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
