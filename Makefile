@@ -180,7 +180,7 @@ $(BUILD)/test/test_%: test/unit/test_%.c test/unit/unit.h $(LIB_OBJS)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(filter %.c %.o %.a,$^) $(LDLIBS) -lcmocka -o $@
 
 # The loader's table against the enforcement skeleton: core, opened, never loaded.
-$(BUILD)/test/test_loader: $(CORE_LIB) $(SKEL)
+$(BUILD)/test/test_loader: $(CORE_LIB) $(SKEL) $(BUILD)/probe.skel.h
 $(BUILD)/test/test_loader: LDLIBS += -lseccomp
 
 $(BUILD)/test/alloc: test/progs/alloc.c test/progs/committed.h

@@ -16,15 +16,22 @@ char LICENSE[] SEC("license") = "GPL";
 const volatile __u32 target_tgid;
 
 __u64 fired[MG_PROBE_COUNT];
+/* MG_PROBE_LSM: each of the BPF LSM hooks memgate decides on. */
+__u64 lsm_fired[MG_PROBE_LSM_HOOKS];
 
 /* The probing process, or the child it forks to trigger exits. */
-static __always_inline void count(enum mg_probe probe)
+static __always_inline void count_at(__u64 *slot)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
 
 	if (bpf_get_current_pid_tgid() >> 32 == target_tgid ||
 	    BPF_CORE_READ(task, real_parent, tgid) == target_tgid)
-		__sync_fetch_and_add(&fired[probe], 1);
+		__sync_fetch_and_add(slot, 1);
+}
+
+static __always_inline void count(enum mg_probe probe)
+{
+	count_at(&fired[probe]);
 }
 
 SEC("fmod_ret/security_vm_enough_memory_mm")
@@ -34,8 +41,9 @@ int BPF_PROG(probe_fmod_ret, struct mm_struct *mm, long pages, int ret)
 	return ret;
 }
 
-SEC("fentry/exit_mmap")
-int BPF_PROG(probe_fentry, struct mm_struct *mm)
+/* Where memgate's fentry programs attach without the BPF LSM (mg_inode_alloc). */
+SEC("fentry/security_inode_alloc")
+int BPF_PROG(probe_fentry)
 {
 	count(MG_PROBE_FENTRY);
 	return 0;
@@ -48,11 +56,26 @@ int BPF_PROG(probe_lsm_cgroup, struct task_struct *task, unsigned long clone_fla
 	return 1;
 }
 
+/* The LSM hooks memgate decides on where the BPF LSM is active; each allows. */
 SEC("lsm/task_alloc")
-int BPF_PROG(probe_lsm, struct task_struct *task, unsigned long clone_flags, int ret)
+int BPF_PROG(probe_lsm)
 {
-	count(MG_PROBE_LSM);
-	return ret;
+	count_at(&lsm_fired[MG_PROBE_LSM_TASK_ALLOC]);
+	return 0;
+}
+
+SEC("lsm/mmap_file")
+int BPF_PROG(probe_lsm_mmap_file)
+{
+	count_at(&lsm_fired[MG_PROBE_LSM_MMAP_FILE]);
+	return 0;
+}
+
+SEC("lsm/file_mprotect")
+int BPF_PROG(probe_lsm_file_mprotect)
+{
+	count_at(&lsm_fired[MG_PROBE_LSM_FILE_MPROTECT]);
+	return 0;
 }
 
 SEC("tp_btf/sched_process_fork")

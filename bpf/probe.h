@@ -13,4 +13,12 @@ enum mg_probe {
 	MG_PROBE_COUNT,
 };
 
+/* The hooks MG_PROBE_LSM attaches to, all three: it fires when each does. */
+enum mg_probe_lsm_hook {
+	MG_PROBE_LSM_TASK_ALLOC,
+	MG_PROBE_LSM_MMAP_FILE,
+	MG_PROBE_LSM_FILE_MPROTECT,
+	MG_PROBE_LSM_HOOKS,
+};
+
 #endif

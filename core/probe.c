@@ -22,11 +22,14 @@ static const struct {
 } mechanisms[MG_PROBE_COUNT] = {
 	[MG_PROBE_FMOD_RET] = { "fmod_ret", "security_vm_enough_memory_mm",
 				"commit-limit and pressure-gate: decides each commit before it is granted" },
-	[MG_PROBE_FENTRY] = { "fentry", "exit_mmap",
+	[MG_PROBE_FENTRY] = { "fentry", "security_inode_alloc",
 			      "commit-limit: trampolines on plain functions, as the fexit programs "
-			      "on munmap, brk, mremap, mprotect and exec use" },
+			      "on munmap, brk, mremap, mprotect and exec use, and shared memory's "
+			      "inode life without the BPF LSM" },
 	[MG_PROBE_LSM_CGROUP] = { "lsm_cgroup", "task_alloc", "fork-gate: one program per container's cgroup" },
-	[MG_PROBE_LSM] = { "lsm", "task_alloc", "fork-gate and mmap decisions: the BPF LSM is active" },
+	[MG_PROBE_LSM] = { "lsm", "task_alloc,mmap_file,file_mprotect",
+			   "fork-gate, and fork, mmap and mprotect decided where they are never "
+			   "skipped: the BPF LSM is active" },
 	[MG_PROBE_TP_BTF] = { "tp_btf", "sched_process_fork",
 			      "commit-limit (fork and exec accounting) and monitor mode" },
 	[MG_PROBE_TRACEPOINT] = { "tracepoint", "sched/sched_process_fork", "monitoring (tracefs)" },
@@ -155,14 +158,21 @@ static void why(struct mg_probe_result *r, const char *step, int code)
 	snprintf(r->why_not, sizeof(r->why_not), "%s failed: %s%s", step, strerror(code), hint);
 }
 
-/* What each program waits for: an accounted mapping, a fork, an exit. */
+/* What each program waits for: an accounted mapping, an mprotect, an inode, a fork, an exit. */
 static void trigger(void)
 {
 	void *p = mmap(NULL, 1 << 20, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	int fds[2];
 	pid_t child;
 
-	if (p != MAP_FAILED)
+	if (p != MAP_FAILED) {
+		mprotect(p, 1 << 20, PROT_READ);
 		munmap(p, 1 << 20);
+	}
+	if (pipe2(fds, O_CLOEXEC) == 0) {
+		close(fds[0]);
+		close(fds[1]);
+	}
 	child = fork();
 	if (child == 0)
 		_exit(0);
@@ -178,6 +188,44 @@ static int own_cgroup_fd(void)
 	if (mg_cgroup_of_pid(getpid(), &cg, &ignored) < 0)
 		return -1;
 	return open(cg.path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+}
+
+static const char *const lsm_hooks[MG_PROBE_LSM_HOOKS] = { "task_alloc", "mmap_file",
+								  "file_mprotect" };
+
+/* Attach to every hook, trigger once: fires when each of them fired. */
+static void probe_lsm_hooks(struct probe_bpf *skel, struct bpf_program *const *progs,
+			    struct bpf_link **links, struct mg_probe_result *r)
+{
+	char step[64];
+	int i;
+
+	for (i = 0; i < MG_PROBE_LSM_HOOKS; i++) {
+		links[i] = bpf_program__attach(progs[i]);
+		if (!links[i]) {
+			snprintf(step, sizeof(step), "attach to %s", lsm_hooks[i]);
+			why(r, step, errno);
+			break;
+		}
+	}
+	r->attaches = i == MG_PROBE_LSM_HOOKS;
+	if (r->attaches)
+		trigger();
+	for (i = 0; i < MG_PROBE_LSM_HOOKS; i++)
+		bpf_link__destroy(links[i]);
+	if (!r->attaches)
+		return;
+	r->fires = true;
+	for (i = 0; i < MG_PROBE_LSM_HOOKS && r->fires; i++)
+		r->fires = skel->bss->lsm_fired[i] > 0;
+	if (r->fires)
+		return;
+	if (!skel->bss->lsm_fired[0] && !skel->bss->lsm_fired[1] && !skel->bss->lsm_fired[2])
+		snprintf(r->why_not, sizeof(r->why_not),
+			 "attached but never called: the BPF LSM is not in lsm=");
+	else
+		snprintf(r->why_not, sizeof(r->why_not), "attached to %s but never called there",
+			 lsm_hooks[i - 1]);
 }
 
 static void probe_one(enum mg_probe which, struct mg_probe_result *r)
@@ -204,9 +252,19 @@ static void probe_one(enum mg_probe which, struct mg_probe_result *r)
 		[MG_PROBE_TRACEPOINT] = skel->progs.probe_tracepoint,
 	};
 
+	/* lsm: every hook memgate decides on, each attached and each to fire. */
+	struct bpf_program *lsm[MG_PROBE_LSM_HOOKS] = {
+		[MG_PROBE_LSM_TASK_ALLOC] = skel->progs.probe_lsm,
+		[MG_PROBE_LSM_MMAP_FILE] = skel->progs.probe_lsm_mmap_file,
+		[MG_PROBE_LSM_FILE_MPROTECT] = skel->progs.probe_lsm_file_mprotect,
+	};
+	struct bpf_link *lsm_links[MG_PROBE_LSM_HOOKS] = {};
+
 	skel->rodata->target_tgid = getpid();
 	for (int i = 0; i < MG_PROBE_COUNT; i++)
 		bpf_program__set_autoload(progs[i], i == (int)which);
+	for (int i = 0; i < MG_PROBE_LSM_HOOKS; i++)
+		bpf_program__set_autoload(lsm[i], which == MG_PROBE_LSM);
 	chosen = progs[which];
 	ret = probe_bpf__load(skel);
 	if (ret) {
@@ -214,6 +272,10 @@ static void probe_one(enum mg_probe which, struct mg_probe_result *r)
 		goto out;
 	}
 	r->loads = true;
+	if (which == MG_PROBE_LSM) {
+		probe_lsm_hooks(skel, lsm, lsm_links, r);
+		goto out;
+	}
 	if (which == MG_PROBE_LSM_CGROUP) {
 		cgroup_fd = own_cgroup_fd();
 		link = bpf_program__attach_cgroup(chosen, cgroup_fd);

@@ -18,8 +18,14 @@ mechanism() {
 	[ "$output" = "true true true" ]
 }
 
-@test "fentry on exit_mmap attaches and fires" {
+@test "fentry on security_inode_alloc attaches and fires" {
 	run mechanism fentry
+	[ "$status" -eq 0 ]
+	[ "$output" = "true true true" ]
+}
+
+@test "lsm on task_alloc, mmap_file and file_mprotect attaches and fires on each" {
+	run mechanism lsm
 	[ "$status" -eq 0 ]
 	[ "$output" = "true true true" ]
 }

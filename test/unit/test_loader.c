@@ -2,14 +2,15 @@
 /*
  * The loader's table of program variants (core/loader.c): it names every
  * program of the enforcement object, and for each kernel it picks the
- * programs the matrix written out by hand before it picked.  Opens the
- * skeleton, loads nothing.
+ * programs the matrix written out by hand before it picked; and `memgate
+ * probe` tries what it loads.  Opens the skeletons, loads nothing.
  */
 #include <bpf/libbpf.h>
 
 #include "unit.h"
 #include "mg_loader.h"
 #include "memgate.skel.h"
+#include "probe.skel.h"
 
 /* The loader's choice as it was written before the table: the oracle. */
 static void old_choice(struct memgate_bpf *skel, bool memcg_kfuncs, bool with_lsm_cgroup,
@@ -103,11 +104,47 @@ static void each_row_one_program(void **state)
 		}
 }
 
+/*
+ * `memgate probe` tries what the loader loads: each probe program's section
+ * (fentry/security_inode_alloc, lsm/mmap_file, ...) is the section of a
+ * program in the table.  The tracepoint probe is tracefs's, none of memgate's.
+ */
+static void probe_tries_what_the_table_loads(void **state)
+{
+	struct memgate_bpf *mg = memgate_bpf__open();
+	struct probe_bpf *probe = probe_bpf__open();
+	struct bpf_program *p;
+
+	assert_non_null(mg);
+	assert_non_null(probe);
+	bpf_object__for_each_program(p, probe->obj) {
+		const char *want = bpf_program__section_name(p);
+		bool found = false;
+
+		if (!strcmp(bpf_program__name(p), "probe_tracepoint"))
+			continue;
+		for (size_t i = 0; i < mg_variants_count && !found; i++)
+			for (int k = 0; k < 4 && !found; k++) {
+				const char *name = mg_variants[i].prog[k / 2][k % 2];
+				struct bpf_program *q =
+					name ? bpf_object__find_program_by_name(mg->obj, name) : NULL;
+
+				found = q && !strcmp(bpf_program__section_name(q), want);
+			}
+		if (!found)
+			failf("%s probes %s, which no program of the loader's table is", bpf_program__name(p),
+			      want);
+	}
+	probe_bpf__destroy(probe);
+	memgate_bpf__destroy(mg);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(table_picks_what_the_matrix_picked),
 		cmocka_unit_test(each_row_one_program),
+		cmocka_unit_test(probe_tries_what_the_table_loads),
 	};
 
 	libbpf_set_print(NULL);
