@@ -88,6 +88,27 @@ static void table_picks_what_the_matrix_picked(void **state)
 	}
 }
 
+/* Each program of the object is in a row (else the load is refused: add the row). */
+static void every_program_has_a_row(void **state)
+{
+	struct memgate_bpf *skel = memgate_bpf__open();
+	struct bpf_program *p;
+
+	assert_non_null(skel);
+	bpf_object__for_each_program(p, skel->obj) {
+		bool listed = false;
+
+		for (size_t i = 0; i < mg_variants_count; i++)
+			for (int k = 0; k < 4; k++)
+				listed |= mg_variants[i].prog[k / 2][k % 2] &&
+					  !strcmp(mg_variants[i].prog[k / 2][k % 2], bpf_program__name(p));
+		if (!listed)
+			failf("%s is in no row of mg_variants (core/loader.c): add its row",
+			      bpf_program__name(p));
+	}
+	memgate_bpf__destroy(skel);
+}
+
 /* Each row: one program or none per kernel, and only fork_commit may have none. */
 static void each_row_one_program(void **state)
 {
@@ -142,6 +163,7 @@ static void probe_tries_what_the_table_loads(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(every_program_has_a_row),
 		cmocka_unit_test(table_picks_what_the_matrix_picked),
 		cmocka_unit_test(each_row_one_program),
 		cmocka_unit_test(probe_tries_what_the_table_loads),
