@@ -27,21 +27,21 @@ static void verdicts(const struct mg_probe_result *r, const struct mg_probe_moni
 	const struct mg_probe_result *lsmcg = &r[MG_PROBE_LSM_CGROUP], *lsm = &r[MG_PROBE_LSM];
 	bool commit = fmod->fires && fentry->fires;
 
-	v[V_COMMIT] = (struct verdict){ .name = "commit-limit", .yes = commit };
+	v[V_COMMIT] = (struct verdict){ .name = mg_knob_name(MG_KNOB_COMMIT_LIMIT), .yes = commit };
 	if (commit)
 		snprintf(v[V_COMMIT].why, sizeof(v[0].why),
 			 "fmod_ret decides each commit; fentry and fexit programs count releases");
 	else
 		snprintf(v[V_COMMIT].why, sizeof(v[0].why), "%s: %s", fmod->fires ? "fentry" : "fmod_ret",
 			 fmod->fires ? fentry->why_not : fmod->why_not);
-	v[V_PRESSURE] = (struct verdict){ .name = "pressure-gate", .yes = commit };
+	v[V_PRESSURE] = (struct verdict){ .name = mg_knob_name(MG_KNOB_PRESSURE_GATE), .yes = commit };
 	if (commit)
 		snprintf(v[V_PRESSURE].why, sizeof(v[0].why),
 			 "decided where commit-limit is; memory in use read through %s",
 			 mg_memcg_source_id(memcg));
 	else
 		snprintf(v[V_PRESSURE].why, sizeof(v[0].why), "as commit-limit");
-	v[V_FORK] = (struct verdict){ .name = "fork-gate", .yes = commit && lsmcg->fires && lsm->fires };
+	v[V_FORK] = (struct verdict){ .name = mg_knob_name(MG_KNOB_FORK_GATE), .yes = commit && lsmcg->fires && lsm->fires };
 	if (v[V_FORK].yes)
 		snprintf(v[V_FORK].why, sizeof(v[0].why),
 			 "an lsm_cgroup program on task_alloc, attached to each container's cgroup");
@@ -50,11 +50,11 @@ static void verdicts(const struct mg_probe_result *r, const struct mg_probe_moni
 	else
 		snprintf(v[V_FORK].why, sizeof(v[0].why), "%s: %s", lsm->fires ? "lsm_cgroup" : "lsm",
 			 lsm->fires ? lsmcg->why_not : lsm->why_not);
-	v[V_AUDIT] = (struct verdict){ .name = "audit", .yes = commit };
+	v[V_AUDIT] = (struct verdict){ .name = mg_mode_name(MG_MODE_AUDIT), .yes = commit };
 	snprintf(v[V_AUDIT].why, sizeof(v[0].why), "%s",
 		 commit ? "each knob that says yes above is decided and recorded, nothing denied"
 			: "no knob can be decided here (as commit-limit)");
-	v[V_MONITOR] = (struct verdict){ .name = "monitor", .yes = mon->available };
+	v[V_MONITOR] = (struct verdict){ .name = mg_mode_name(MG_MODE_MONITOR), .yes = mon->available };
 	if (mon->available)
 		snprintf(v[V_MONITOR].why, sizeof(v[0].why),
 			 "tp_btf programs, no trampoline: OOM kills %s, memcg reclaim %s, peak usage",

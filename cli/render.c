@@ -16,9 +16,9 @@
 const char *kind_name(__u32 kind)
 {
 	switch (kind) {
-	case MG_KIND_COMMIT: return "commit-limit";
-	case MG_KIND_PRESSURE: return "pressure-gate";
-	case MG_KIND_FORK: return "fork-gate";
+	case MG_KIND_COMMIT: return mg_knob_name(MG_KNOB_COMMIT_LIMIT);
+	case MG_KIND_PRESSURE: return mg_knob_name(MG_KNOB_PRESSURE_GATE);
+	case MG_KIND_FORK: return mg_knob_name(MG_KNOB_FORK_GATE);
 	case MG_KIND_OOM_KILL: return "oom-kill";
 	default: return "none";
 	}
@@ -26,9 +26,7 @@ const char *kind_name(__u32 kind)
 
 const char *mode_name(const struct mg_policy *policy)
 {
-	if (policy->flags & MG_MONITOR)
-		return "monitor";
-	return policy->flags & MG_AUDIT ? "audit" : "enforce";
+	return mg_mode_name(mg_mode_of_flags(policy->flags));
 }
 
 /* JSON text on stdout, with nothing raw that a terminal would act on. */

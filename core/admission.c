@@ -36,9 +36,12 @@ static int check_support(struct mg_policy *policy, const struct mg_policy_spec *
 		bool supported;
 		const char *knob, *why;
 	} knobs[] = {
-		{ &policy->commit_limit, support->commit, "commit-limit", support->why_not_commit },
-		{ &policy->pressure_gate, support->commit, "pressure-gate", support->why_not_commit },
-		{ &policy->fork_gate, support->fork_gate, "fork-gate", support->why_not_fork },
+		{ &policy->commit_limit, support->commit, mg_knob_name(MG_KNOB_COMMIT_LIMIT),
+		  support->why_not_commit },
+		{ &policy->pressure_gate, support->commit, mg_knob_name(MG_KNOB_PRESSURE_GATE),
+		  support->why_not_commit },
+		{ &policy->fork_gate, support->fork_gate, mg_knob_name(MG_KNOB_FORK_GATE),
+		  support->why_not_fork },
 	};
 
 	for (size_t i = 0; i < sizeof(knobs) / sizeof(knobs[0]); i++) {
@@ -215,9 +218,7 @@ int mg_admit(const struct mg_admission *req, struct mg_error *err)
 		.commit_limit = bytes.commit_limit,
 		.pressure_gate = bytes.pressure_gate,
 		.fork_gate = bytes.fork_gate,
-		.flags = bytes.mode == MG_MODE_AUDIT	 ? MG_AUDIT :
-			 bytes.mode == MG_MODE_MONITOR ? MG_MONITOR :
-							 0,
+		.flags = mg_mode_flags(bytes.mode),
 		.level = cg.level,
 	};
 	if (bytes.mode_held) {

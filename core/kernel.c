@@ -100,6 +100,15 @@ bool mg_kernel_bpf_lsm(void)
 	return cached;
 }
 
+long mg_kernel_page_size(void)
+{
+	static long cached;
+
+	if (!cached)
+		cached = sysconf(_SC_PAGESIZE);
+	return cached;
+}
+
 enum mg_memcg_source mg_kernel_memcg_source(void)
 {
 	if (mg_kernel_memcg_kfuncs())

@@ -12,6 +12,7 @@
 #include <bpf/bpf.h>
 
 #include "mg_cgroup.h"
+#include "mg_kernel.h"
 #include "mg_snapshot.h"
 
 int mg_snapshot_entries(const struct mg_shared *s, struct mg_snapshot_entry **out, size_t *count)
@@ -19,7 +20,7 @@ int mg_snapshot_entries(const struct mg_shared *s, struct mg_snapshot_entry **ou
 	struct mg_container_key key, cursor;
 	struct mg_container container;
 	struct mg_snapshot_entry *list = NULL, *grown;
-	long page = sysconf(_SC_PAGESIZE);
+	long page = mg_kernel_page_size();
 	bool first = true;
 	size_t n = 0;
 

@@ -25,6 +25,9 @@ bool mg_kernel_memcg_kfuncs(void);
 /* "bpf" is in /sys/kernel/security/lsm (mounting securityfs if need be). */
 bool mg_kernel_bpf_lsm(void);
 enum mg_memcg_source mg_kernel_memcg_source(void);
+
+/* The page size: the programs' page_shift and every pages-to-bytes, from here. */
+long mg_kernel_page_size(void);
 const char *mg_memcg_source_name(enum mg_memcg_source source);
 /* "kfuncs", "co-re-indexed" or "co-re-item", for JSON. */
 const char *mg_memcg_source_id(enum mg_memcg_source source);

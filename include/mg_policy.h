@@ -41,8 +41,11 @@ enum mg_mode {
 	MG_MODE_MONITOR = 2, /* no knob applies: OOM kills, reclaim and usage recorded only */
 };
 
-/* "enforce", "audit" or "monitor". */
+/* "enforce", "audit" or "monitor": the one table of modes (oci/policy.c). */
 const char *mg_mode_name(enum mg_mode mode);
+/* The mode's flags in struct mg_policy (MG_AUDIT, MG_MONITOR), and back. */
+uint32_t mg_mode_flags(enum mg_mode mode);
+enum mg_mode mg_mode_of_flags(uint32_t flags);
 
 /* The knobs, in the order memgate.io/ names them. */
 enum mg_knob {

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "memgate.h"
 #include "mg_policy.h"
 
 #define PAGE_BYTES 4096
@@ -287,13 +288,31 @@ static const char *const knob_names[MG_KNOB_COUNT] = {
 	"commit-limit", "pressure-gate", "fork-gate", "mode", "on-unsupported",
 };
 
+/* Same order as enum mg_mode; each mode's flags in maps/policies. */
+static const struct {
+	const char *name;
+	uint32_t flags;
+} modes[] = {
+	[MG_MODE_ENFORCE] = { "enforce", 0 },
+	[MG_MODE_AUDIT] = { "audit", MG_AUDIT },
+	[MG_MODE_MONITOR] = { "monitor", MG_MONITOR },
+};
+
 const char *mg_mode_name(enum mg_mode mode)
 {
-	switch (mode) {
-	case MG_MODE_AUDIT: return "audit";
-	case MG_MODE_MONITOR: return "monitor";
-	default: return "enforce";
-	}
+	return modes[(unsigned)mode <= MG_MODE_MONITOR ? mode : MG_MODE_ENFORCE].name;
+}
+
+uint32_t mg_mode_flags(enum mg_mode mode)
+{
+	return modes[(unsigned)mode <= MG_MODE_MONITOR ? mode : MG_MODE_ENFORCE].flags;
+}
+
+enum mg_mode mg_mode_of_flags(uint32_t flags)
+{
+	if (flags & MG_MONITOR)
+		return MG_MODE_MONITOR;
+	return flags & MG_AUDIT ? MG_MODE_AUDIT : MG_MODE_ENFORCE;
 }
 
 const char *mg_knob_name(enum mg_knob knob)
@@ -324,13 +343,13 @@ static int parse_knob(enum mg_knob id, const char *text, struct knob_value *kv,
 		ret = mg_parse_size(text, true, &kv->size, err);
 		break;
 	case MG_KNOB_MODE:
-		if (!strcmp(text, "enforce"))
-			kv->mode = MG_MODE_ENFORCE;
-		else if (!strcmp(text, "audit"))
-			kv->mode = MG_MODE_AUDIT;
-		else if (!strcmp(text, "monitor"))
-			kv->mode = MG_MODE_MONITOR;
-		else
+		ret = -EINVAL;
+		for (int m = MG_MODE_ENFORCE; m <= MG_MODE_MONITOR && ret; m++)
+			if (!strcmp(text, mg_mode_name(m))) {
+				kv->mode = m;
+				ret = 0;
+			}
+		if (ret)
 			ret = mg_fail(err, EINVAL, "expected \"enforce\", \"audit\" or \"monitor\"");
 		break;
 	case MG_KNOB_ON_UNSUPPORTED:
@@ -689,14 +708,14 @@ int mg_policy_resolve(const struct mg_policy_spec *spec, uint64_t memory_max,
 	int ret;
 
 	memset(out, 0, sizeof(*out));
-	ret = resolve_size(&spec->commit_limit, "commit-limit", memory_max, false, &b.commit_limit,
-			   err);
+	ret = resolve_size(&spec->commit_limit, mg_knob_name(MG_KNOB_COMMIT_LIMIT), memory_max,
+			   false, &b.commit_limit, err);
 	if (!ret)
-		ret = resolve_size(&spec->pressure_gate, "pressure-gate", memory_max, true,
-				   &b.pressure_gate, err);
+		ret = resolve_size(&spec->pressure_gate, mg_knob_name(MG_KNOB_PRESSURE_GATE),
+				   memory_max, true, &b.pressure_gate, err);
 	if (!ret)
-		ret = resolve_size(&spec->fork_gate, "fork-gate", memory_max, true, &b.fork_gate,
-				   err);
+		ret = resolve_size(&spec->fork_gate, mg_knob_name(MG_KNOB_FORK_GATE), memory_max, true,
+				   &b.fork_gate, err);
 	if (ret)
 		return ret;
 	b.mode = spec->mode;

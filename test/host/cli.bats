@@ -184,8 +184,9 @@ state() {
 # The markers are looked for in both binaries: a marker the CLI lacks is a
 # stale test, not a passing one.
 @test "the hook links no probe and no renderers: no probe BPF object, probe code, status or Prometheus text; the CLI has each" {
-	local syms=(mg_probe_all mg_probe_monitor mg_snapshot_take cmd_status cmd_probe cmd_events put_json print_json print_retired)
-	local strings=(probe_fmod_ret probe_lsm_cgroup probe_tp_btf '# TYPE memgate_')
+	local syms=(mg_probe_all mg_probe_monitor mg_snapshot_take cmd_status cmd_probe cmd_events put_json print_json print_retired
+		render_json render_prometheus render_table)
+	local strings=(probe_fmod_ret probe_lsm_cgroup probe_tp_btf memgate_decisions_total memgate_committed_bytes)
 	local m bad=0
 
 	for m in "${syms[@]}"; do
