@@ -110,8 +110,10 @@ setup_file() {
 	cp /etc/containerd/config.toml "$NODE/config.toml.orig"
 	supervise 3>&- &
 	containerd_up
-	podman load -q -i "$IMG/image.tar" >/dev/null
-	podman tag localhost/memgate/installer:check "$(jq -r .install.image "$IMG/daemonset.json")"
+	# Named as the DaemonSets name it, as a node that pulled it would have it.
+	loaded=$(podman load -i "$IMG/image.tar" | sed -n 's/^Loaded image[^:]*: //p' | head -n 1)
+	[ -n "$loaded" ] || { echo "podman load of $IMG/image.tar named no image" >&2; return 1; }
+	podman tag "$loaded" "$(jq -r .install.image "$IMG/daemonset.json")"
 }
 
 teardown_file() {
@@ -150,7 +152,10 @@ setup() {
 	done
 	cmp /etc/memgate/memgate.json "$NODE/configmap/memgate.json"
 	grep -qxF '  base_runtime_spec = "/etc/containerd/memgate-base-spec.json"' /etc/containerd/config.toml
-	jq -e '.hooks.createRuntime[0].path == "/usr/libexec/oci/hooks.d/memgate-hook" and .process.args != null' \
+	# The base spec: the node's default spec, and memgate's two hooks.
+	jq -e --argjson d "$(ctr oci spec)" 'del(.hooks) == $d and .hooks == {
+		createRuntime: [{path: "/usr/libexec/oci/hooks.d/memgate-hook", args: ["memgate-hook", "createRuntime"]}],
+		poststop: [{path: "/usr/libexec/oci/hooks.d/memgate-hook", args: ["memgate-hook", "poststop"]}]}' \
 		/etc/containerd/memgate-base-spec.json
 	containerd_up "$old"
 

@@ -75,8 +75,10 @@ render() {
 	    a = ["--network", "host" if pod.get("hostNetwork") else "none"]
 	    if pod.get("hostPID"):
 	        a += ["--pid", "host"]
+	    # containerd and CRI-O give a privileged container the node's cgroup
+	    # namespace; podman would give it one of its own.
 	    if c.get("securityContext", {}).get("privileged"):
-	        a.append("--privileged")
+	        a += ["--privileged", "--cgroupns", "host"]
 	    for m in c.get("volumeMounts", []):
 	        v = vols[m["name"]]
 	        src = v["hostPath"]["path"] if "hostPath" in v else "@configmap/" + v["configMap"]["name"]
@@ -94,6 +96,7 @@ render() {
 	render "$TOP/deploy/kubernetes/uninstall.yaml" >"$OUT/uninstall.json"
 	cat "$OUT/daemonset.json" "$OUT/uninstall.json"
 	jq -e '.install.command == ["/bin/memgate-install", "install"] and (.install.args | index("--privileged"))
-		and (.install.args | index("/:/host")) and .nri.command == ["/bin/memgate-install", "nri"]' "$OUT/daemonset.json"
+		and (.install.args | index("/:/host")) and (.install.args | index("--pid"))
+		and .nri.command == ["/bin/memgate-install", "nri"]' "$OUT/daemonset.json"
 	jq -e '.uninstall.command == ["/bin/memgate-install", "uninstall"] and (.uninstall.args | index("/:/host"))' "$OUT/uninstall.json"
 }
