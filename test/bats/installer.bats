@@ -9,7 +9,10 @@
 # starts clean: test/vm/mkroot's memgate files are removed.  Then:
 # a node whose memgate can not start gets nothing; an install wires
 # containerd 1.6 (restarted, as asked) with no hand step, and cri.bats, run
-# against that containerd, passes; uninstall leaves the node as it was.
+# against that containerd, passes; uninstall leaves the node as it was; with
+# an NRI socket on the node, install leaves containerd and hooks.d alone and
+# the DaemonSet's nri container runs the node's memgate-nri on that socket
+# (nri.bats tests memgate-nri itself with containerd 2).
 
 load helpers
 
@@ -50,15 +53,20 @@ containerd_up() {
 	done
 }
 
-# pod_run WHICH CONTAINER [MORE PODMAN ARGS]: one container of the
-# DaemonSet (daemonset.json) or of uninstall.json, as the kubelet would run
-# it; its log in $output.
-pod_run() {
-	local spec=$IMG/$1.json args cmd
+# pod_args WHICH CONTAINER: one container of the DaemonSet (daemonset.json)
+# or of uninstall.json as podman runs it: $args, $image, $cmd.
+pod_args() {
+	local spec=$IMG/$1.json
 	mapfile -t args < <(jq -r --arg c "$2" --arg cm "$NODE/configmap" \
 		'.[$c].args[] | sub("^@configmap/memgate-config"; $cm)' "$spec")
 	mapfile -t cmd < <(jq -r --arg c "$2" '.[$c].command[]' "$spec")
 	image=$(jq -r --arg c "$2" '.[$c].image' "$spec")
+}
+
+# pod_run WHICH CONTAINER [MORE PODMAN ARGS]: run it to its end, as the
+# kubelet runs an init container; its log in $output.
+pod_run() {
+	pod_args "$1" "$2"
 	shift 2
 	run podman run --rm "${args[@]}" "$@" "$image" "${cmd[@]}"
 	echo "$output"
@@ -87,7 +95,8 @@ setup_file() {
 	cp /etc/memgate/memgate.json "$NODE/configmap/memgate.json"
 	# A clean node: what test/vm/mkroot installed goes.
 	rm -rf /usr/bin/memgate /usr/bin/memgate-nri /usr/libexec/oci/hooks.d/memgate-hook \
-		/usr/share/containers/oci/hooks.d/memgate.json /usr/share/memgate /etc/memgate
+		/usr/share/containers/oci/hooks.d/memgate.json /usr/share/memgate /etc/memgate \
+		/etc/containerd/memgate-base-spec.json
 	[ -e /etc/hosts ] || echo '127.0.0.1 localhost' >/etc/hosts
 	[ -e /etc/resolv.conf ] || : >/etc/resolv.conf
 	# The node's own containerd configuration, nothing of memgate's: state
@@ -179,4 +188,36 @@ setup() {
 	node_clean
 	containerd_up "$old"
 	assert_no_memgate
+}
+
+@test "installer: with an NRI socket on the node it installs memgate-nri and touches neither containerd's configuration nor hooks.d; the nri container runs the node's memgate-nri on that socket; uninstall leaves the node as it was" {
+	# A socket no runtime listens on: the installer looks for the file only.
+	mkdir -p /var/run/nri
+	python3 -c 'import socket; socket.socket(socket.AF_UNIX).bind("/var/run/nri/nri.sock")'
+	[ -S /var/run/nri/nri.sock ]
+	pod_run daemonset install
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"memgate-install: NRI socket /var/run/nri/nri.sock: memgate-nri wires the hook"* ]]
+	[[ "$output" != *containerd:* ]]
+	[ -x /usr/bin/memgate-nri ] && [ -x /usr/libexec/oci/hooks.d/memgate-hook ]
+	[ ! -e /usr/share/containers/oci/hooks.d/memgate.json ]
+	[ ! -e /etc/containerd/memgate-base-spec.json ]
+	cmp /etc/containerd/config.toml "$NODE/config.toml.orig"
+
+	# The main container, as the DaemonSet runs it: memgate-nri from the
+	# node, its --hook found there, trying the socket.
+	pod_args daemonset nri
+	podman run -d --name memgate-nri "${args[@]}" "$image" "${cmd[@]}" >/dev/null
+	deadline=$((SECONDS + 180))
+	until podman logs memgate-nri 2>&1 | grep -q '^memgate-nri: /var/run/nri/nri.sock: .*; retrying every second$'; do
+		((SECONDS < deadline)) || { podman logs memgate-nri; false; }
+		sleep 1
+	done
+	podman logs memgate-nri 2>&1 | grep -qxF 'memgate-install: running memgate-nri on /var/run/nri/nri.sock'
+	podman rm -f -t 0 memgate-nri >/dev/null
+
+	pod_run uninstall uninstall
+	[ "$status" -eq 0 ]
+	rm -f /var/run/nri/nri.sock
+	node_clean
 }
