@@ -649,6 +649,15 @@ static __always_inline bool set_pending(__u64 cgroup_id, __s64 pages, long nr)
 	return true;
 }
 
+/* Nothing pending for this thread: an object made uncounted binds no older decision. */
+static __always_inline void clear_pending(void)
+{
+	struct mg_pending *p = bpf_task_storage_get(&mg_pending, bpf_get_current_task_btf(), NULL, 0);
+
+	if (p)
+		p->pages = 0;
+}
+
 /*
  * A container has no room in mg_shm for an object it creates: with a
  * commit limit enforced, refused (-ENOMEM), counted in its shm_no_room and
@@ -792,6 +801,8 @@ static __always_inline int decide_object(struct mm_struct *mm, long pages, struc
 		room = shared_room(gov, pages);
 		if (room < 0)
 			return room;
+		if (room)
+			clear_pending();
 	}
 	if (!shared || decide) {
 		verdict = decide_governed(mm, pages, gov, kfuncs);
