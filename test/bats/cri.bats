@@ -11,18 +11,27 @@
 # archives, imported: nothing is pulled.  Pods share the host's network (no
 # CNI).  One containerd and one client (test/cri/client.bash) for the whole
 # suite: under TCG each start costs seconds.
+# With MEMGATE_CRI_SOCKET, the suite uses the containerd already answering
+# there, wired by someone else (test/bats/installer.bats: the installer
+# image), and only imports its images; MEMGATE_CRI_LOG is that containerd's log.
 
 load helpers
 load ../cri/client
 
 CTD=/tmp/cri-containerd
-SOCK=$CTD/containerd.sock
+SOCK=${MEMGATE_CRI_SOCKET:-$CTD/containerd.sock}
+CTD_LOG=${MEMGATE_CRI_LOG:-$CTD/containerd.log}
 CRI=/memgate/build/test/cri
 MIB=1048576
 UID0=0c7d1f5e-6a2b-4c3d-8e9f-a0b1c2d3e4f5
 
 setup_file() {
 	require_vm
+	if [ -n "${MEMGATE_CRI_SOCKET:-}" ]; then
+		cri_serve "$SOCK"
+		import_images
+		return
+	fi
 	mkdir -p "$CTD" /etc/containerd
 	# containerd copies them into host-network pods.
 	[ -e /etc/hosts ] || echo '127.0.0.1 localhost' >/etc/hosts
@@ -57,9 +66,13 @@ setup_file() {
 	# The client loads while containerd starts; it connects at its first call.
 	cri_serve "$SOCK"
 	until ctr --address "$SOCK" version >/dev/null 2>&1; do
-		kill -0 "$(cat "$CTD/pid")" 2>/dev/null || { cat "$CTD/containerd.log" >&2; return 1; }
+		kill -0 "$(cat "$CTD/pid")" 2>/dev/null || { cat "$CTD_LOG" >&2; return 1; }
 		sleep 0.2
 	done
+	import_images
+}
+
+import_images() {
 	ctr --address "$SOCK" -n k8s.io images import --snapshotter native "$CRI/pause.tar" >/dev/null
 	ctr --address "$SOCK" -n k8s.io images import --snapshotter native "$CRI/workload.tar" >/dev/null
 }
@@ -67,6 +80,7 @@ setup_file() {
 teardown_file() {
 	local pid
 	cri_stop
+	[ -z "${MEMGATE_CRI_SOCKET:-}" ] || return 0
 	pid=$(cat "$CTD/pid" 2>/dev/null) || return 0
 	kill "$pid" 2>/dev/null || true
 	while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
@@ -78,7 +92,7 @@ setup() {
 
 teardown() {
 	# A test that failed half-way leaves no pod to the next one.
-	cri_ rmp --all || { tail -n 30 "$CTD/containerd.log"; return 1; }
+	cri_ rmp --all || { tail -n 30 "$CTD_LOG"; return 1; }
 	cleanup_containers
 }
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bats
 # SPDX-License-Identifier: GPL-2.0-only
-# deploy/kubernetes: the manifests parse, and the DaemonSet puts files where
+# deploy/kubernetes: the manifests parse, and the installer puts files where
 # `make install PREFIX=/usr` does.
 
 load helpers
@@ -35,31 +35,29 @@ setup() {
 	[ "$n" -ge 2 ]
 }
 
-@test "the DaemonSet installs, through hostPath, every file make install puts under /usr but the man pages and the preload unit" {
-	local dest=$BATS_TEST_TMPDIR/dest f
+@test "the installer puts on the node every file make install puts under /usr but the man pages and the preload unit, from the image's payload, through the DaemonSet's mount of the node's root" {
+	local dest=$BATS_TEST_TMPDIR/dest
 	make -s -C "$TOP" BUILD="$BUILD" install DESTDIR="$dest" PREFIX=/usr >/dev/null
-	# What the installer copies (put PATH) and which host directories it mounts.
-	"$PY" - "$DEPLOY/daemonset.yaml" >"$BATS_TEST_TMPDIR/ds" <<-'PYEOF'
-	import re, sys, yaml
-	ds = yaml.safe_load(open(sys.argv[1]))
-	assert ds["kind"] == "DaemonSet", ds["kind"]
-	pod = ds["spec"]["template"]["spec"]
-	host = {v["name"]: v["hostPath"]["path"] for v in pod["volumes"] if "hostPath" in v}
-	for c in pod["initContainers"]:
-	    script = " ".join(c["command"])
-	    mounts = {m["mountPath"]: host[m["name"]] for m in c["volumeMounts"]}
-	    for path in re.findall(r"^\s*put (\S+)", script, re.M):
-	        d = path.rsplit("/", 1)[0]
-	        # /host/<dir> is mounted from the host's <dir>: same path on the node.
-	        assert mounts.get("/host" + d) == d, (path, mounts)
-	        print(path)
-	PYEOF
-	cat "$BATS_TEST_TMPDIR/ds"
+	# put "$payload<PATH>" <PATH> MODE: the payload's file to the same node path.
+	sed -n 's|^\t*put "$payload\([^"]*\)" \([^ ]*\) 0[0-7]*$|\1 \2|p' "$DEPLOY/memgate-install" |
+		sed 's|$hook|/usr/libexec/oci/hooks.d/memgate-hook|g' >"$BATS_TEST_TMPDIR/puts"
+	cat "$BATS_TEST_TMPDIR/puts"
+	awk '$1 != $2 { print "payload " $1 " goes to " $2; bad = 1 } END { exit bad }' "$BATS_TEST_TMPDIR/puts"
 	# The preload unit is the admin's boot-time choice on a node, not the installer's.
 	(cd "$dest" && find . -type f ! -path './usr/share/man/*' ! -path './usr/lib/systemd/*' | sed 's|^\.||' | sort) >"$BATS_TEST_TMPDIR/installed"
-	sort "$BATS_TEST_TMPDIR/ds" | diff -u "$BATS_TEST_TMPDIR/installed" -
+	cut -d' ' -f2 "$BATS_TEST_TMPDIR/puts" | sort | diff -u "$BATS_TEST_TMPDIR/installed" -
 	# The hooks.d file it installs names the hook it installs.
 	grep -q '"path": "/usr/libexec/oci/hooks.d/memgate-hook"' "$dest/usr/share/containers/oci/hooks.d/memgate.json"
+	# Both DaemonSets mount the node's root at /host for memgate-install.
+	"$PY" - "$DEPLOY/daemonset.yaml" "$DEPLOY/uninstall.yaml" <<-'PYEOF'
+	import sys, yaml
+	for f in sys.argv[1:]:
+	    pod = yaml.safe_load(open(f))["spec"]["template"]["spec"]
+	    host = {v["name"]: v["hostPath"]["path"] for v in pod["volumes"] if "hostPath" in v}
+	    c = pod["initContainers"][0]
+	    assert c["command"][0] == "/bin/memgate-install", c["command"]
+	    assert any(m["mountPath"] == "/host" and host.get(m["name"]) == "/" for m in c["volumeMounts"]), f
+	PYEOF
 }
 
 @test "the containerd hooks name the installed hook, and the pod example uses a per-container override" {
