@@ -306,13 +306,16 @@ held_kib() {
 	# Hash maps without BPF_F_NO_PREALLOC: an update never allocates.  The
 	# memgate_dead queue is a preallocated array, and the memcg kfuncs only
 	# take and drop references; bpf_preempt_{disable,enable} only count.
+	# The one allocation: mg_pending, task local storage, made once per
+	# thread at its first shared memory object (GFP_ATOMIC, never sleeping),
+	# at mmap or shmget, not at a charge.
 	for map in policies stats mms containers names; do
 		bpftool map show pinned "/sys/fs/bpf/memgate/maps/$map" -j | jq -e '.type == "hash" and .flags == 0'
 	done
 	ids=$(bpftool prog show -j | jq -r '.[] | select((.name // "") | startswith("mg_")) | .id')
 	[ "$(wc -w <<<"$ids")" -ge 6 ]
 	# As the verifier rewrote them: map helpers appear as the map type's own functions.
-	allowed='__htab_map_lookup_elem|htab_map_update_elem|htab_map_delete_elem|htab_lru_map_update_elem|htab_lru_map_delete_elem|bpf_probe_read_kernel_str|array_map_lookup_elem|queue_stack_map_push_elem|bpf_get_current_ancestor_cgroup_id|bpf_get_current_task_btf|bpf_task_pt_regs|bpf_probe_read_kernel|bpf_ringbuf_reserve|bpf_ringbuf_submit|bpf_ktime_get_boot_ns|bpf_get_current_pid_tgid|bpf_get_current_comm|bpf_set_retval|bpf_cgroup_ancestor|bpf_cgroup_release|bpf_get_mem_cgroup|bpf_put_mem_cgroup|bpf_mem_cgroup_usage|bpf_mem_cgroup_page_state|bpf_preempt_disable|bpf_preempt_enable|pc'
+	allowed='__htab_map_lookup_elem|htab_map_update_elem|htab_map_delete_elem|htab_lru_map_update_elem|htab_lru_map_delete_elem|bpf_probe_read_kernel_str|array_map_lookup_elem|queue_stack_map_push_elem|bpf_get_current_ancestor_cgroup_id|bpf_get_current_task_btf|bpf_task_pt_regs|bpf_probe_read_kernel|bpf_ringbuf_reserve|bpf_ringbuf_submit|bpf_ktime_get_boot_ns|bpf_get_current_pid_tgid|bpf_get_current_comm|bpf_set_retval|bpf_cgroup_ancestor|bpf_cgroup_release|bpf_get_mem_cgroup|bpf_put_mem_cgroup|bpf_mem_cgroup_usage|bpf_mem_cgroup_page_state|bpf_preempt_disable|bpf_preempt_enable|bpf_task_storage_get|bpf_task_storage_get_recur|pc'
 	for id in $ids; do
 		helpers=$(bpftool prog dump xlated id "$id" | grep -o 'call [a-z_0-9]*' | awk '{print $2}' | sort -u)
 		echo "prog $id: $helpers"
