@@ -123,7 +123,10 @@ wait_forked() {
 	# shared object is its own (made, not charged to A, not refused for A's
 	# lack of room).  A pending decision keyed by thread id outlived the
 	# thread and was bound here.  ns_last_pid makes the next fork take the
-	# id; another fork in between only makes the loop try again.
+	# id; another fork in between only makes the loop try again.  The
+	# output file exists first: the child's redirection creates no tmpfs
+	# inode of its own before its mmap.
+	: >/tmp/reused.out
 	for _ in $(seq 20); do
 		echo $((stale - 1)) >/proc/sys/kernel/ns_last_pid
 		"$ALLOC" shared 1 4 pid >/tmp/reused.out 2>&1 || true
