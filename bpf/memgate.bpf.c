@@ -27,7 +27,8 @@
  * other address spaces.  What the kernel commits to a shared memory object
  * instead (a shared anonymous mapping, a SysV segment) is kept per object,
  * in mg_shm, from its shmem inode's creation to its free.  Nothing here
- * allocates or sleeps, and no loop depends on how many containers there are.
+ * sleeps, nothing allocates but a thread's mg_pending (once, at its first
+ * shared object), and no loop depends on how many containers there are.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -99,51 +100,92 @@ static __always_inline void set_share(struct mg_mm *entry, struct mg_stats *stat
 }
 
 /*
- * Take a memgate_mms slot for a new entry of the container: 0 from its
- * reserve, 1 from the shared pool, -1 when it has no room (its reserve and
- * its share of the pool taken, or the pool empty).  Another container's
- * reserve is never taken (see MG_MAX_MMS).
+ * The maps every container draws entries from (memgate.h): memgate_mms,
+ * address spaces, and mg_shm, shared memory objects.  Each room is a
+ * count in the container's mg_stats, a count of the pool's in mg_globals,
+ * and the sizes; kind is a constant, so each call folds to one of them.
  */
-static __always_inline int claim_slot(struct mg_stats *stats, struct mg_globals *g)
-{
-	__u64 held = __sync_fetch_and_add(&stats->mms, 1);
+enum room_kind { ROOM_MMS, ROOM_SHM };
 
-	if (held < MG_MMS_RESERVE)
+#define ROOM_HELD(stats, kind) ((kind) == ROOM_SHM ? &(stats)->shm : &(stats)->mms)
+#define ROOM_POOL_USED(g, kind) ((kind) == ROOM_SHM ? &(g)->shm_pool_used : &(g)->mms_pool_used)
+#define ROOM_RESERVE(kind) ((kind) == ROOM_SHM ? MG_SHM_RESERVE : MG_MMS_RESERVE)
+#define ROOM_POOL(kind) ((kind) == ROOM_SHM ? MG_SHM_POOL : MG_MMS_POOL)
+#define ROOM_SHARE(kind) ((kind) == ROOM_SHM ? MG_SHM_SHARE : MG_MMS_SHARE)
+
+/*
+ * Take a slot for a new entry of the container: 0 from its reserve, 1 from
+ * the shared pool, -1 when it has no room (its reserve and its share of
+ * the pool taken, or the pool empty).  Another container's reserve is
+ * never taken (see MG_MAX_MMS, MG_MAX_SHM).
+ */
+static __always_inline int claim_slot(struct mg_stats *stats, struct mg_globals *g, int kind)
+{
+	__u64 held = __sync_fetch_and_add(ROOM_HELD(stats, kind), 1);
+
+	if (held < ROOM_RESERVE(kind))
 		return 0;
-	if (held < MG_MMS_SHARE) {
-		if (__sync_fetch_and_add(&g->mms_pool_used, 1) < MG_MMS_POOL)
+	if (held < ROOM_SHARE(kind)) {
+		if (__sync_fetch_and_add(ROOM_POOL_USED(g, kind), 1) < ROOM_POOL(kind))
 			return 1;
-		__sync_fetch_and_add(&g->mms_pool_used, -1);
+		__sync_fetch_and_add(ROOM_POOL_USED(g, kind), -1);
 	}
-	__sync_fetch_and_add(&stats->mms, -1);
+	__sync_fetch_and_add(ROOM_HELD(stats, kind), -1);
 	return -1;
 }
 
+/* Whether claim_slot would find room now: a decision before the entry exists. */
+static __always_inline bool has_room(struct mg_stats *stats, struct mg_globals *g, int kind)
+{
+	__u64 held = *ROOM_HELD(stats, kind);
+
+	return held < ROOM_RESERVE(kind) ||
+	       (held < ROOM_SHARE(kind) && *ROOM_POOL_USED(g, kind) < ROOM_POOL(kind));
+}
+
 /* Give a slot back; stats is NULL once the container is forgotten. */
-static __always_inline void release_slot(struct mg_stats *stats, __u64 pooled)
+static __always_inline void release_slot(struct mg_stats *stats, __u64 pooled, int kind)
 {
 	struct mg_globals *g = globals();
 
 	if (stats)
-		__sync_fetch_and_add(&stats->mms, -1);
+		__sync_fetch_and_add(ROOM_HELD(stats, kind), -1);
 	if (pooled && g)
-		__sync_fetch_and_add(&g->mms_pool_used, -1);
+		__sync_fetch_and_add(ROOM_POOL_USED(g, kind), -1);
 }
 
-/* Add an entry for mm, within the container's room; NULL when it has none. */
-static __always_inline struct mg_mm *add_entry(__u64 key, __u64 cgroup_id, struct mg_stats *stats,
-					       struct mg_globals *g)
+/*
+ * Add fresh (pages 0) under key, within the container's room; the entry
+ * now under key (the winner of a race for the same key), NULL when it has
+ * no room.
+ */
+static __always_inline struct mg_mm *add_entry(void *map, __u64 key, struct mg_mm *fresh,
+					       struct mg_stats *stats, struct mg_globals *g,
+					       int kind)
 {
-	struct mg_mm fresh = { .cgroup_id = cgroup_id };
-	int pooled = claim_slot(stats, g);
+	int pooled = claim_slot(stats, g, kind);
 
 	if (pooled < 0)
 		return NULL;
-	fresh.pooled = pooled;
-	/* Lost a race for the same mm (EEXIST): the winner holds the slot. */
-	if (bpf_map_update_elem(&mg_mms, &key, &fresh, BPF_NOEXIST))
-		release_slot(stats, pooled);
-	return bpf_map_lookup_elem(&mg_mms, &key);
+	fresh->pooled = pooled;
+	/* Lost a race for the same key (EEXIST), or the map is full: the slot goes back. */
+	if (bpf_map_update_elem(map, &key, fresh, BPF_NOEXIST))
+		release_slot(stats, pooled, kind);
+	return bpf_map_lookup_elem(map, &key);
+}
+
+/* An entry leaves its container's sum, and the map, and gives its slot back. */
+static __always_inline void drop_entry(void *map, __u64 key, struct mg_mm *entry, int kind)
+{
+	struct mg_stats *stats = bpf_map_lookup_elem(&mg_stats, &entry->cgroup_id);
+	__u64 pooled;
+
+	if (stats)
+		set_share(entry, stats, 0);
+	/* Read before the delete: a freed element may be reused at once. */
+	pooled = entry->pooled;
+	if (!bpf_map_delete_elem(map, &key))
+		release_slot(stats, pooled, kind);
 }
 
 /*
@@ -166,17 +208,14 @@ static __always_inline struct mg_mm *track_mm(struct mm_struct *mm, __u64 cgroup
 		 * A stale entry of another container (an mm address reused
 		 * after a skipped exit): leave its sum and its room first.
 		 */
-		struct mg_stats *old = bpf_map_lookup_elem(&mg_stats, &entry->cgroup_id);
-		__u64 pooled = entry->pooled;
-
-		if (old)
-			set_share(entry, old, 0);
-		if (!bpf_map_delete_elem(&mg_mms, &key))
-			release_slot(old, pooled);
+		drop_entry(&mg_mms, key, entry, ROOM_MMS);
 		entry = NULL;
 	}
-	if (!entry)
-		entry = add_entry(key, cgroup_id, stats, g);
+	if (!entry) {
+		struct mg_mm fresh = { .cgroup_id = cgroup_id };
+
+		entry = add_entry(&mg_mms, key, &fresh, stats, g, ROOM_MMS);
+	}
 	if (!entry || entry->cgroup_id != cgroup_id) {
 		__sync_fetch_and_add(&stats->mms_untracked, 1);
 		__sync_fetch_and_add(&g->mms_untracked, 1);
@@ -558,12 +597,16 @@ int BPF_PROG(mg_vm_enough_kfunc, struct mm_struct *mm, long pages, int ret)
  * evicts it, whoever still maps it.  Such a commitment belongs to no mm's
  * data_vm, so memgate keeps it in mg_shm, keyed by the inode, in the sum of
  * the container that created it, from the inode's creation to its free.
+ * mg_shm is shared like memgate_mms: a reserve per container and a pool
+ * (claim_slot), so a container that makes many objects runs out of room
+ * alone.  It is private to this object (never pinned) and preallocated.
  *
  * The inode does not exist when the commitment is decided (mmap_file,
- * shm_alloc): the decision leaves the allowed size in mg_pending under the
- * thread's id, and the inode's creation in the same syscall, on a tmpfs
- * superblock, moves it to mg_shm.  Both maps are private to this object
- * (never pinned, no layout change) and preallocated.
+ * shm_alloc): the decision leaves the allowed size in the deciding thread's
+ * own mg_pending (task local storage: it goes with the thread, and no
+ * other thread, of this container or another, can take or evict it), and
+ * the inode's creation in the same syscall, on a tmpfs superblock, moves it
+ * to mg_shm.
  */
 #define MG_MAP_SHARED_ANON 0x20 /* MAP_ANONYMOUS */
 #define MG_SHM_HUGETLB 04000
@@ -574,30 +617,81 @@ int BPF_PROG(mg_vm_enough_kfunc, struct mm_struct *mm, long pages, int ret)
 
 struct mg_pending {
 	__u64 cgroup_id;
-	__s64 pages;
-	__s64 nr; /* the syscall that decided it */
+	__s64 pages; /* 0: nothing pending */
+	__s64 nr;    /* the syscall that decided it */
 };
 
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, MG_MAX_PENDING);
-	__type(key, __u32);
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
 	__type(value, struct mg_pending);
 } mg_pending SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, MG_MAX_SHARED);
+	__uint(max_entries, MG_MAX_SHM);
 	__type(key, __u64);
 	__type(value, struct mg_mm);
 } mg_shm SEC(".maps");
 
-static __always_inline void set_pending(__u64 cgroup_id, __s64 pages, long nr)
+/* Leave pages for the inode this thread's syscall creates next; false when it cannot. */
+static __always_inline bool set_pending(__u64 cgroup_id, __s64 pages, long nr)
 {
-	struct mg_pending p = { .cgroup_id = cgroup_id, .pages = pages, .nr = nr };
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct mg_pending *p = bpf_task_storage_get(&mg_pending, bpf_get_current_task_btf(), NULL,
+						    BPF_LOCAL_STORAGE_GET_F_CREATE);
 
-	bpf_map_update_elem(&mg_pending, &tid, &p, BPF_ANY);
+	if (!p)
+		return false;
+	p->cgroup_id = cgroup_id;
+	p->nr = nr;
+	p->pages = pages;
+	return true;
+}
+
+/* Nothing pending for this thread: an object made uncounted binds no older decision. */
+static __always_inline void clear_pending(void)
+{
+	struct mg_pending *p = bpf_task_storage_get(&mg_pending, bpf_get_current_task_btf(), NULL, 0);
+
+	if (p)
+		p->pages = 0;
+}
+
+/*
+ * A container has no room in mg_shm for an object it creates: with a
+ * commit limit enforced, refused (-ENOMEM), counted in its shm_no_room and
+ * recorded as a commit denial; otherwise allowed, uncounted (1).
+ */
+static __always_inline int no_room(struct mg_policy *policy, struct mg_stats *stats,
+				   __u64 cgroup_id, __s64 pages)
+{
+	bool audit = policy->flags & MG_AUDIT;
+
+	if (!policy->commit_limit)
+		return 1;
+	record(stats, cgroup_id, MG_KIND_COMMIT, pages, stats->committed_pages,
+	       policy->commit_limit, audit);
+	if (audit) {
+		__sync_fetch_and_add(&stats->commit_audited, 1);
+		return 1;
+	}
+	__sync_fetch_and_add(&stats->shm_no_room, 1);
+	__sync_fetch_and_add(&stats->commit_denied, 1);
+	return -ENOMEM;
+}
+
+/*
+ * Before a shared commitment is decided: 0 when the container has room for
+ * the object and it will be counted, else no_room()'s answer.
+ */
+static __always_inline int shared_room(struct governed *gov, __s64 pages)
+{
+	struct mg_globals *g = globals();
+
+	if (g && has_room(gov->stats, g, ROOM_SHM))
+		return 0;
+	return no_room(gov->policy, gov->stats, gov->cgroup_id, pages);
 }
 
 static __always_inline bool tmpfs_inode(struct inode *inode)
@@ -609,40 +703,53 @@ static __always_inline bool tmpfs_inode(struct inode *inode)
  * A shmem inode is being created: if this thread's syscall decided a shared
  * commitment, it is this inode's from now on.  The pages move from the mm's
  * pending charge (dropped by re-reading the mm) to mg_shm, so the sum holds
- * them once.  A full mg_shm fails the creation: nothing uncounted is made.
+ * them once.  A container with no room left (the decision checked, but
+ * another of its threads may have taken the last slot since) gets no_room():
+ * under lsm/ the creation fails.  The fentry fallback (can_fail false)
+ * cannot fail it: the pages then stay in the container's sum until its
+ * policy is gone, so it still fails closed, alone.
  */
-static __always_inline int bind_shared(struct inode *inode)
+static __always_inline int bind_shared(struct inode *inode, bool can_fail)
 {
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	struct mm_struct *mm = bpf_get_current_task_btf()->mm;
 	__u64 key = (__u64)inode, mm_key = (__u64)mm;
+	struct mg_mm fresh = {}, *entry;
 	struct mg_pending *pending, p;
 	struct mg_policy *policy;
 	struct mg_stats *stats;
-	struct mg_mm obj, *entry;
+	struct mg_globals *g;
+	int verdict;
 
 	if (!tmpfs_inode(inode))
 		return 0;
-	pending = bpf_map_lookup_elem(&mg_pending, &tid);
-	if (!pending)
+	pending = bpf_task_storage_get(&mg_pending, bpf_get_current_task_btf(), NULL, 0);
+	if (!pending || pending->pages <= 0)
 		return 0;
 	p = *pending;
-	bpf_map_delete_elem(&mg_pending, &tid);
-	if (p.nr != syscall_nr() || p.pages <= 0)
+	pending->pages = 0;
+	if (p.nr != syscall_nr())
 		return 0;
 	stats = bpf_map_lookup_elem(&mg_stats, &p.cgroup_id);
-	if (!stats)
+	policy = bpf_map_lookup_elem(&mg_policies, &p.cgroup_id);
+	g = globals();
+	if (!stats || !policy || !g)
 		return 0;
-	obj.cgroup_id = p.cgroup_id;
-	obj.pages = p.pages;
-	if (bpf_map_update_elem(&mg_shm, &key, &obj, BPF_NOEXIST)) {
-		policy = bpf_map_lookup_elem(&mg_policies, &p.cgroup_id);
-		record(stats, p.cgroup_id, MG_KIND_COMMIT, p.pages, stats->committed_pages,
-		       policy ? policy->commit_limit : 0, false);
-		__sync_fetch_and_add(&stats->commit_denied, 1);
-		return -ENOMEM;
+	/* An entry under this address is a freed inode's whose free went unseen. */
+	entry = bpf_map_lookup_elem(&mg_shm, &key);
+	if (entry)
+		drop_entry(&mg_shm, key, entry, ROOM_SHM);
+	fresh.cgroup_id = p.cgroup_id;
+	entry = add_entry(&mg_shm, key, &fresh, stats, g, ROOM_SHM);
+	if (entry) {
+		set_share(entry, stats, p.pages);
+	} else {
+		verdict = no_room(policy, stats, p.cgroup_id, p.pages);
+		if (verdict > 0)
+			return 0;
+		if (can_fail)
+			return verdict;
+		__sync_fetch_and_add(&stats->committed_pages, p.pages);
 	}
-	__sync_fetch_and_add(&stats->committed_pages, p.pages);
 	entry = bpf_map_lookup_elem(&mg_mms, &mm_key);
 	if (mm && entry && entry->cgroup_id == p.cgroup_id)
 		set_share(entry, stats, mm_commit_pages(mm));
@@ -655,18 +762,13 @@ static __always_inline int bind_shared(struct inode *inode)
 static __always_inline void release_shared(struct inode *inode)
 {
 	__u64 key = (__u64)inode;
-	struct mg_stats *stats;
 	struct mg_mm *obj;
 
 	if (!tmpfs_inode(inode))
 		return;
 	obj = bpf_map_lookup_elem(&mg_shm, &key);
-	if (!obj)
-		return;
-	stats = bpf_map_lookup_elem(&mg_stats, &obj->cgroup_id);
-	if (stats)
-		__sync_fetch_and_add(&stats->committed_pages, -obj->pages);
-	bpf_map_delete_elem(&mg_shm, &key);
+	if (obj)
+		drop_entry(&mg_shm, key, obj, ROOM_SHM);
 }
 
 /* Whether mmap(MAP_SHARED) of file creates a shmem object: no file, or /dev/zero. */
@@ -681,6 +783,35 @@ static __always_inline bool shared_anon(struct file *file, unsigned long flags)
 	inode = BPF_CORE_READ(file, f_inode);
 	return inode && (BPF_CORE_READ(inode, i_mode) & MG_S_IFMT) == MG_S_IFCHR &&
 	       BPF_CORE_READ(inode, i_rdev) == MG_DEV_ZERO;
+}
+
+/*
+ * Decide pages a syscall commits: a private mapping's always; a shared
+ * object's (shared) only when decide is set, the kernel's own charge
+ * deciding it otherwise.  A shared object needs room in mg_shm first, and
+ * leaves its pages pending for its inode.  Pending cannot be left (no
+ * memory for this thread's storage): refused, when the limit is enforced.
+ */
+static __always_inline int decide_object(struct mm_struct *mm, long pages, struct governed *gov,
+					 bool shared, bool decide, long nr, bool kfuncs)
+{
+	int verdict = 0, room = 0;
+
+	if (shared) {
+		room = shared_room(gov, pages);
+		if (room < 0)
+			return room;
+		if (room)
+			clear_pending();
+	}
+	if (!shared || decide) {
+		verdict = decide_governed(mm, pages, gov, kfuncs);
+		if (verdict)
+			return verdict;
+	}
+	if (shared && !room && !set_pending(gov->cgroup_id, pages, nr))
+		return no_room(gov->policy, gov->stats, gov->cgroup_id, pages) < 0 ? -ENOMEM : 0;
+	return 0;
 }
 
 /*
@@ -699,7 +830,6 @@ static __always_inline int decide_mmap(struct file *file, unsigned long prot,
 	struct governed gov;
 	__u64 addr, len;
 	long pages;
-	int verdict;
 
 	if ((flags & MG_MAP_TYPE) != MG_MAP_PRIVATE) {
 		if (!shared_anon(file, flags))
@@ -714,14 +844,8 @@ static __always_inline int decide_mmap(struct file *file, unsigned long prot,
 	if (!syscall_args(MG_NR_MMAP, MG_NR_MMAP, &addr, &len))
 		return 0;
 	pages = (len + (1 << page_shift) - 1) >> page_shift;
-	if (!shared || all || (flags & MG_MAP_NORESERVE)) {
-		verdict = decide_governed(mm, pages, &gov, kfuncs);
-		if (verdict)
-			return verdict;
-	}
-	if (shared)
-		set_pending(gov.cgroup_id, pages, MG_NR_MMAP);
-	return 0;
+	return decide_object(mm, pages, &gov, shared, all || (flags & MG_MAP_NORESERVE),
+			     MG_NR_MMAP, kfuncs);
 }
 
 /*
@@ -738,7 +862,6 @@ static __always_inline int decide_shm(bool kfuncs, bool all)
 	__u64 key, size, shmflg;
 	struct governed gov;
 	long pages;
-	int verdict;
 
 	if (!mm || !governed(mm, &gov))
 		return 0;
@@ -747,13 +870,8 @@ static __always_inline int decide_shm(bool kfuncs, bool all)
 	if (shmflg & MG_SHM_HUGETLB)
 		return 0;
 	pages = (size + (1 << page_shift) - 1) >> page_shift;
-	if (all || (shmflg & MG_SHM_NORESERVE)) {
-		verdict = decide_governed(mm, pages, &gov, kfuncs);
-		if (verdict)
-			return verdict;
-	}
-	set_pending(gov.cgroup_id, pages, MG_NR_SHMGET);
-	return 0;
+	return decide_object(mm, pages, &gov, true, all || (shmflg & MG_SHM_NORESERVE),
+			     MG_NR_SHMGET, kfuncs);
 }
 
 SEC("fmod_ret/security_mmap_file")
@@ -900,7 +1018,7 @@ int BPF_PROG(mg_shm_alloc_lsm_kfunc, struct kern_ipc_perm *perm, int ret)
 SEC("fentry/security_inode_alloc")
 int BPF_PROG(mg_inode_alloc, struct inode *inode)
 {
-	bind_shared(inode);
+	bind_shared(inode, false);
 	return 0;
 }
 
@@ -909,7 +1027,7 @@ int BPF_PROG(mg_inode_alloc_lsm, struct inode *inode, int ret)
 {
 	if (ret)
 		return ret;
-	return bind_shared(inode);
+	return bind_shared(inode, true);
 }
 
 SEC("fentry/security_inode_free")
@@ -1102,20 +1220,11 @@ SEC("tp_btf/exit_mmap")
 int BPF_PROG(mg_exit_mmap, struct mm_struct *mm)
 {
 	__u64 key = (__u64)mm;
-	struct mg_stats *stats;
 	struct mg_mm *entry;
-	__u64 pooled;
 
 	entry = bpf_map_lookup_elem(&mg_mms, &key);
-	if (!entry)
-		return 0;
-	stats = bpf_map_lookup_elem(&mg_stats, &entry->cgroup_id);
-	if (stats)
-		set_share(entry, stats, 0);
-	/* Read before the delete: a freed element may be reused at once. */
-	pooled = entry->pooled;
-	if (!bpf_map_delete_elem(&mg_mms, &key))
-		release_slot(stats, pooled);
+	if (entry)
+		drop_entry(&mg_mms, key, entry, ROOM_MMS);
 	return 0;
 }
 

@@ -13,7 +13,7 @@
 
 #define MG_PIN_DIR "/sys/fs/bpf/memgate"
 #ifndef MG_LAYOUT_TEST
-#define MG_LAYOUT_VERSION 4
+#define MG_LAYOUT_VERSION 5
 #else
 /*
  * The "older memgate" of test/bats/upgrade.bats (make builds it into
@@ -25,25 +25,32 @@
 
 #define MG_MAX_CGROUPS 4096	/* containers under policy at once */
 /*
- * Address spaces tracked for commit accounting.  Each container under
- * policy may always track MG_MMS_RESERVE of its own; beyond that it draws
- * from a pool all share, up to MG_MMS_SHARE in all.  memgate_mms holds
- * every reserve and the pool, so no container can take another's reserve,
- * and one container takes at most MG_MMS_SHARE of the pool.
+ * Entries of the maps every container draws from: address spaces tracked
+ * for commit accounting (memgate_mms) and shared memory objects counted
+ * (mg_shm, shmem inodes).  Each container under policy may always hold
+ * *_RESERVE entries of its own; beyond that it draws from a pool all
+ * share, up to *_SHARE in all.  Each map holds every reserve and the pool,
+ * so no container can take another's reserve, and one container takes at
+ * most *_SHARE of the pool.
  */
 #ifndef MG_CAPACITY_TEST
 #define MG_MMS_RESERVE 4
 #define MG_MMS_POOL 16384
 #define MG_MMS_SHARE 4096
+#define MG_SHM_RESERVE 4
+#define MG_SHM_POOL 16384
+#define MG_SHM_SHARE 4096
 #else
 /* The small capacity test/bats/capacity.bats runs (build/test/capacity-test). */
 #define MG_MMS_RESERVE 4
 #define MG_MMS_POOL 8
 #define MG_MMS_SHARE 12
+#define MG_SHM_RESERVE 4
+#define MG_SHM_POOL 8
+#define MG_SHM_SHARE 12
 #endif
 #define MG_MAX_MMS (MG_MAX_CGROUPS * MG_MMS_RESERVE + MG_MMS_POOL)
-#define MG_MAX_SHARED 16384	/* shared memory objects (shmem inodes) counted */
-#define MG_MAX_PENDING 4096	/* threads between a shared decision and its inode */
+#define MG_MAX_SHM (MG_MAX_CGROUPS * MG_SHM_RESERVE + MG_SHM_POOL)
 #define MG_MAX_CGROUP_LEVEL 16	/* deepest cgroup level searched for a policy */
 #define MG_EVENTS_BYTES (256 * 1024)
 #define MG_ID_LEN 256		/* container ids longer than this are refused */
@@ -101,6 +108,9 @@ struct mg_stats {
 	/* Written by the enforcement programs: the container's memgate_mms entries. */
 	__u64 mms;	     /* entries it holds (reserve and pool) */
 	__u64 mms_untracked; /* address spaces it had no room for: its untracked ones fail closed */
+	/* The same for its mg_shm entries, the shared memory objects it created. */
+	__u64 shm;	   /* entries it holds (reserve and pool) */
+	__u64 shm_no_room; /* objects it had no room for: refused (see bind_shared) */
 };
 
 /*
@@ -146,6 +156,7 @@ struct mg_globals {
 	 */
 	__s64 enforce_error;
 	__u64 mms_pool_used; /* memgate_mms entries drawn from the shared pool */
+	__u64 shm_pool_used; /* mg_shm entries drawn from its shared pool */
 };
 
 /*

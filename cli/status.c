@@ -99,6 +99,7 @@ static void render_json(const struct mg_snapshot *snap)
 	json_object_object_add(root, "events_dropped", u64(g->events_dropped));
 	json_object_object_add(root, "mms_untracked", u64(g->mms_untracked));
 	json_object_object_add(root, "mms_pool_used", u64(g->mms_pool_used));
+	json_object_object_add(root, "shm_pool_used", u64(g->shm_pool_used));
 	json_object_object_add(root, "program_runs_skipped", u64(skipped));
 	json_object_object_add(root, "enforcement", json_object_new_boolean(!none && !g->enforce_error));
 	json_object_object_add(root, "enforcement_error",
@@ -129,6 +130,8 @@ static void render_json(const struct mg_snapshot *snap)
 		json_object_object_add(st, "committed_peak_bytes", u64(e->committed_peak_bytes));
 		json_object_object_add(st, "address_spaces", u64(e->stats.mms));
 		json_object_object_add(st, "address_spaces_untracked", u64(e->stats.mms_untracked));
+		json_object_object_add(st, "shared_objects", u64(e->stats.shm));
+		json_object_object_add(st, "shared_objects_without_room", u64(e->stats.shm_no_room));
 		json_object_object_add(c, "decisions", st);
 		json_object_object_add(c, "last_denial", e->stats.last_denial.kind ? denial_json(&e->stats.last_denial) : NULL);
 		json_object_object_add(oom, "kills", u64(e->stats.oom_kills));
@@ -306,6 +309,10 @@ static void render_table(const struct mg_snapshot *snap)
 			printf("  address spaces: %" PRIu64 " tracked, %" PRIu64 " without room: "
 			       "its untracked processes may commit nothing\n",
 			       (uint64_t)e->stats.mms, (uint64_t)e->stats.mms_untracked);
+		if (e->stats.shm_no_room)
+			printf("  shared memory objects: %" PRIu64 " counted, %" PRIu64 " refused "
+			       "without room\n",
+			       (uint64_t)e->stats.shm, (uint64_t)e->stats.shm_no_room);
 		print_monitor(e);
 	}
 	if (g->enforce_error)

@@ -96,16 +96,6 @@ teardown() {
 	cleanup_containers
 }
 
-# pod NAME ANNOTATIONS_JSON: a pod config on the host's network, its
-# cgroups under /kubepods/pod<uid> as a kubelet's cgroupfs driver puts them.
-pod() {
-	jq -c -n --arg name "$1" --argjson ann "$2" --arg uid "$UID0-$1" '{
-		metadata: {name: $name, namespace: "default", uid: $uid},
-		annotations: $ann,
-		linux: {cgroup_parent: ("/kubepods/pod" + $uid),
-			security_context: {namespace_options: {network: "NODE"}}}}'
-}
-
 # ctr_cfg NAME [MEMORY_LIMIT_BYTES [ANNOTATIONS_JSON]]: a container of the
 # workload image running /pause.
 ctr_cfg() {
@@ -121,10 +111,6 @@ ctr_cfg() {
 # The ids `cri pod` printed: {"pod": ID, "containers": {NAME: ID}}.
 pod_ids() {
 	grep '^{"pod"' <<<"$output"
-}
-
-got_mib() {
-	sed -n 's/^got \([0-9]*\) MiB$/\1/p' <<<"$1"
 }
 
 # status_is_k8s CONTAINER_ID POD NAME FILTER: status lists the container

@@ -5,9 +5,12 @@
 # pod_annotations.  test/cri/cri starts pods as a kubelet does.  The plugin
 # adds memgate-hook to the containers of annotated pods and copies the pod's
 # memgate.io/ annotations into their specs; the hook does the rest.  One
-# containerd for the suite; pods share the host's network (no CNI).
+# containerd for the suite; pods share the host's network (no CNI).  One
+# test/cri/cri process answers the suite's calls (test/cri/client.bash);
+# a call racing another runs a client of its own (cri_alone).
 
 load helpers
+load ../cri/client
 
 CTD=/tmp/nri-containerd
 SOCK=$CTD/containerd.sock
@@ -16,10 +19,6 @@ BIN2=/opt/containerd2/bin
 CRI=/memgate/build/test/cri
 MIB=1048576
 UID0=5a1e2b3c-4d5e-4f60-8a7b-9c0d1e2f3a4b
-
-cri_() {
-	"$CRI/cri" --socket "$SOCK" "$@"
-}
 
 # Wait up to $2 seconds (under TCG) for the command $1 to succeed.
 wait_for() {
@@ -36,7 +35,8 @@ start_containerd() {
 	PATH=$BIN2:$PATH containerd --config "$CTD/config.toml" </dev/null >>"$CTD/containerd.log" 2>&1 3>&- &
 	pid=$!
 	echo "$pid" >"$CTD/pid"
-	until cri_ --timeout 5 version >/dev/null 2>&1; do
+	# A client of its own: the served one starts once containerd answers.
+	until "$CRI_CLIENT" --socket "$SOCK" --timeout 5 version >/dev/null 2>&1; do
 		kill -0 "$pid" 2>/dev/null || { tail -n 30 "$CTD/containerd.log"; return 1; }
 		((SECONDS < deadline)) || { echo "containerd 2 did not answer in 240 s"; return 1; }
 		sleep 0.5
@@ -99,12 +99,14 @@ setup_file() {
 	start_containerd
 	"$BIN2/ctr" --address "$SOCK" -n k8s.io images import --local --snapshotter native "$CRI/pause.tar" >/dev/null
 	"$BIN2/ctr" --address "$SOCK" -n k8s.io images import --local --snapshotter native "$CRI/workload.tar" >/dev/null
+	cri_serve "$SOCK"
 	start_plugin
 	wait_registered 1
 }
 
 teardown_file() {
 	local pid
+	cri_stop
 	pid=$(cat "$CTD/nri.pid" 2>/dev/null) && kill "$pid" 2>/dev/null
 	pid=$(cat "$CTD/pid" 2>/dev/null) || return 0
 	kill "$pid" 2>/dev/null || true
@@ -118,14 +120,6 @@ setup() {
 teardown() {
 	cri_ rmp --all || { tail -n 30 "$CTD/containerd.log"; return 1; }
 	cleanup_containers
-}
-
-pod() {
-	jq -c -n --arg name "$1" --argjson ann "$2" --arg uid "$UID0-$1" '{
-		metadata: {name: $name, namespace: "default", uid: $uid},
-		annotations: $ann,
-		linux: {cgroup_parent: ("/kubepods/pod" + $uid),
-			security_context: {namespace_options: {network: "NODE"}}}}'
 }
 
 ctr_cfg() {
@@ -154,10 +148,6 @@ hooked() {
 # bare ID: the spec has no hook at all.
 bare() {
 	spec_of "$1" | jq -e '[(.hooks // {})[][]] | length == 0' >/dev/null
-}
-
-got_mib() {
-	sed -n 's/^got \([0-9]*\) MiB$/\1/p' <<<"$1"
 }
 
 # consistent ID: a container has memgate's hook exactly when memgate holds a
@@ -224,7 +214,7 @@ consistent() {
 	[ -z "$(status_of "$(ctr_id c)")" ]
 
 	# A pod starts while the plugin starts and registers.
-	cri_ pod "$(pod race "$ann")" "$(ctr_cfg c)" >"$CTD/race.out" 2>&1 3>&- &
+	cri_alone pod "$(pod race "$ann")" "$(ctr_cfg c)" >"$CTD/race.out" 2>&1 3>&- &
 	racer=$!
 	start_plugin
 	wait "$racer" || { cat "$CTD/race.out"; false; }
@@ -240,7 +230,7 @@ consistent() {
 	status_is "$back" ".policy.commit_limit_bytes == $((64 * MIB))"
 
 	# A pod on its way in as containerd stops: it may fail, or start whole.
-	cri_ pod "$(pod during "$ann")" "$(ctr_cfg c)" >"$CTD/during.out" 2>&1 3>&- &
+	cri_alone pod "$(pod during "$ann")" "$(ctr_cfg c)" >"$CTD/during.out" 2>&1 3>&- &
 	racer=$!
 	stop_containerd
 	wait "$racer" || cat "$CTD/during.out"

@@ -177,7 +177,7 @@ wait_progs() {
 	run start_ctr old2
 	cat "$BUNDLES/old2.log"
 	[ "$status" -ne 0 ]
-	grep -q "memgate-hook: /sys/fs/bpf/memgate holds memgate state of layout 4, newer than this memgate's 2" "$BUNDLES/old2.log"
+	grep -q "memgate-hook: /sys/fs/bpf/memgate holds memgate state of layout 5, newer than this memgate's 2" "$BUNDLES/old2.log"
 	HOOK=$OLD/memgate-hook make_bundle plain '{}' 0 -- /bin/true
 	run_ctr plain
 	status_is new1 '.policy.commit_limit_bytes == 67108864'

@@ -6,6 +6,9 @@
 #   cri_serve SOCKET   in setup_file: start it (ready when this returns)
 #   cri_ ARGS...       any cri command: prints its stdout and stderr, returns its status
 #   cri_stop           in teardown_file
+#   cri_alone ARGS...  a client process of its own, for a call beside others
+#                      (the served one answers one call at a time)
+# and what the CRI suites share: pod, got_mib.
 
 CRI_CLIENT=${CRI_CLIENT:-/memgate/build/test/cri/cri}
 CRI_FIFOS=${CRI_FIFOS:-/tmp/cri-client}
@@ -16,6 +19,7 @@ cri_serve() {
 	# fd 3 closed: bats waits for every holder of it.
 	"$CRI_CLIENT" --socket "$1" serve "$CRI_FIFOS" </dev/null >"$CRI_FIFOS/log" 2>&1 3>&- &
 	echo $! >"$CRI_FIFOS/pid"
+	echo "$1" >"$CRI_FIFOS/socket"
 	until [ -p "$CRI_FIFOS/out" ]; do
 		kill -0 "$(<"$CRI_FIFOS/pid")" 2>/dev/null || { cat "$CRI_FIFOS/log" >&2; return 1; }
 		sleep 0.2
@@ -39,4 +43,24 @@ cri_stop() {
 	pid=$(<"$CRI_FIFOS/pid") 2>/dev/null || return 0
 	kill "$pid" 2>/dev/null || true
 	while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
+}
+
+cri_alone() {
+	"$CRI_CLIENT" --socket "$(<"$CRI_FIFOS/socket")" "$@"
+}
+
+# pod NAME ANNOTATIONS_JSON: a pod config (uid $UID0-NAME) on the host's
+# network (no CNI), its cgroups under /kubepods/pod<uid> as a kubelet's
+# cgroupfs driver puts them.
+pod() {
+	jq -c -n --arg name "$1" --argjson ann "$2" --arg uid "$UID0-$1" '{
+		metadata: {name: $name, namespace: "default", uid: $uid},
+		annotations: $ann,
+		linux: {cgroup_parent: ("/kubepods/pod" + $uid),
+			security_context: {namespace_options: {network: "NODE"}}}}'
+}
+
+# got_mib OUTPUT: the MiB /alloc got ("got N MiB").
+got_mib() {
+	sed -n 's/^got \([0-9]*\) MiB$/\1/p' <<<"$1"
 }

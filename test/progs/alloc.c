@@ -43,6 +43,15 @@
  *   alloc vfork PROG ARGS...      vfork, exec PROG ARGS in the child, wait; exit with its status
  *   alloc procs N                 fork N children that each wait forever (N address spaces
  *                                 more, nothing exec'd), print "forked K" (K forks succeeded), wait
+ *   alloc shared N KIB [stale] [pid] [hold]
+ *                                 make N shared memory objects of KIB each, alternately a
+ *                                 MAP_SHARED|MAP_ANONYMOUS mapping and a SysV segment (attached,
+ *                                 removed at once: both go at exit), until one is refused;
+ *                                 prints "shared K" (K made), then the refusal's errno
+ *                                 ("ENOMEM"), "stale P" (stale: first, child P had a shared
+ *                                 mmap decided that then failed, and exited) and "pid P" (pid:
+ *                                 our own); then exits 0 if all N were made, else 1, or (hold)
+ *                                 waits forever
  *   alloc join PROCS CMD ARGS...  write our pid to the cgroup.procs file PROCS, then run CMD ARGS
  *                                 (any command above, or "exec PROG ARGS..." to exec PROG)
  */
@@ -56,6 +65,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/shm.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -115,6 +125,59 @@ static bool try_fork(const char *label)
 }
 
 /* A child that tries to look like something else, then allocates. */
+/* One shared memory object of kib KiB: 0, or the errno of its refusal. */
+static int shared_object(unsigned long i, unsigned long kib)
+{
+	void *p;
+	int id;
+
+	if (i % 2 == 0) {
+		p = mmap(NULL, kib * 1024, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+		return p == MAP_FAILED ? errno : 0;
+	}
+	id = shmget(IPC_PRIVATE, kib * 1024, IPC_CREAT | 0600);
+	if (id < 0)
+		return errno;
+	p = shmat(id, NULL, 0);
+	shmctl(id, IPC_RMID, NULL);
+	return p == (void *)-1 ? errno : 0;
+}
+
+/*
+ * A child has a one-page shared mmap decided, which then fails before its
+ * object is made (MAP_FIXED_NOREPLACE over a mapping it has), and exits:
+ * whatever memgate kept for it must go with it.  Its pid, or -1.
+ */
+static pid_t stale_shared(void)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	pid_t child = fork();
+	int status;
+
+	if (child == 0) {
+		void *own = mmap(NULL, page, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		void *p;
+
+		if (own == MAP_FAILED)
+			_exit(2);
+		p = mmap(own, page, PROT_READ | PROT_WRITE,
+			 MAP_SHARED | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+		_exit(p == MAP_FAILED && errno == EEXIST ? 0 : 1);
+	}
+	if (child < 0 || waitpid(child, &status, 0) != child || !WIFEXITED(status) ||
+	    WEXITSTATUS(status))
+		return -1;
+	return child;
+}
+
+static bool has_word(int argc, char **argv, int from, const char *word)
+{
+	for (int i = from; i < argc; i++)
+		if (!strcmp(argv[i], word))
+			return true;
+	return false;
+}
+
 static void renamed_steps(unsigned long mib)
 {
 	prctl(PR_SET_NAME, "renamed");
@@ -279,6 +342,30 @@ static int dispatch(int argc, char **argv)
 			}
 		printf("ok\n");
 		return 0;
+	}
+	if (!strcmp(cmd, "shared")) {
+		unsigned long made = 0, kib = arg(argv, 3, argc, 4);
+		pid_t stale = 0;
+		int e = 0;
+
+		if (has_word(argc, argv, 4, "stale") && (stale = stale_shared()) < 0) {
+			printf("FAIL stale: the child's shared mmap did not fail with EEXIST\n");
+			return 2;
+		}
+		while (made < mib && !(e = shared_object(made, kib)))
+			made++;
+		printf("shared %lu", made);
+		if (e)
+			printf(" %s", e == ENOMEM ? "ENOMEM" : strerror(e));
+		if (stale)
+			printf(" stale %d", (int)stale);
+		if (has_word(argc, argv, 4, "pid"))
+			printf(" pid %d", (int)getpid());
+		printf("\n");
+		if (has_word(argc, argv, 4, "hold"))
+			for (;;)
+				pause();
+		return made == mib ? 0 : 1;
 	}
 	if (!strcmp(cmd, "procs")) {
 		unsigned long forked = 0;
