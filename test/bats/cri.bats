@@ -43,21 +43,7 @@ setup_file() {
 	# in the guest), no AppArmor profile to load; then the admin's runc
 	# runtime section exactly as deploy/ ships it.
 	{
-		cat <<-EOF
-			version = 2
-			root = "$CTD/root"
-			state = "$CTD/state"
-			disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshotter.v1.btrfs",
-			  "io.containerd.snapshotter.v1.devmapper", "io.containerd.snapshotter.v1.zfs"]
-			[grpc]
-			  address = "$SOCK"
-			[plugins."io.containerd.grpc.v1.cri"]
-			  sandbox_image = "localhost/memgate/pause:1"
-			  disable_apparmor = true
-			[plugins."io.containerd.grpc.v1.cri".containerd]
-			  snapshotter = "native"
-			  default_runtime_name = "runc"
-		EOF
+		cri_node_toml "$CTD" "$SOCK"
 		sed '/^version = /d' /memgate/deploy/kubernetes/containerd-config.toml
 	} >"$CTD/config.toml"
 	# fd 3 closed: bats waits for every holder of it.

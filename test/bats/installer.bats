@@ -15,6 +15,7 @@
 # (nri.bats tests memgate-nri itself with containerd 2).
 
 load helpers
+load ../cri/client
 
 IMG=/memgate/build/test/installer
 NODE=/tmp/node
@@ -101,21 +102,7 @@ setup_file() {
 	[ -e /etc/resolv.conf ] || : >/etc/resolv.conf
 	# The node's own containerd configuration, nothing of memgate's: state
 	# on tmpfs, the native snapshotter, the local pause image, no AppArmor.
-	cat >/etc/containerd/config.toml <<-EOF
-		version = 2
-		root = "$NODE/containerd/root"
-		state = "$NODE/containerd/state"
-		disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshotter.v1.btrfs",
-		  "io.containerd.snapshotter.v1.devmapper", "io.containerd.snapshotter.v1.zfs"]
-		[grpc]
-		  address = "$SOCK"
-		[plugins."io.containerd.grpc.v1.cri"]
-		  sandbox_image = "localhost/memgate/pause:1"
-		  disable_apparmor = true
-		[plugins."io.containerd.grpc.v1.cri".containerd]
-		  snapshotter = "native"
-		  default_runtime_name = "runc"
-	EOF
+	cri_node_toml "$NODE/containerd" "$SOCK" >/etc/containerd/config.toml
 	cp /etc/containerd/config.toml "$NODE/config.toml.orig"
 	supervise 3>&- &
 	containerd_up

@@ -8,7 +8,7 @@
 #   cri_stop           in teardown_file
 #   cri_alone ARGS...  a client process of its own, for a call beside others
 #                      (the served one answers one call at a time)
-# and what the CRI suites share: pod, got_mib.
+# and what the CRI suites share: cri_node_toml, pod, got_mib.
 
 CRI_CLIENT=${CRI_CLIENT:-/memgate/build/test/cri/cri}
 CRI_FIFOS=${CRI_FIFOS:-/tmp/cri-client}
@@ -63,4 +63,25 @@ pod() {
 # got_mib OUTPUT: the MiB /alloc got ("got N MiB").
 got_mib() {
 	sed -n 's/^got \([0-9]*\) MiB$/\1/p' <<<"$1"
+}
+
+# A test node's own containerd 1.x configuration, nothing of memgate's:
+# state under DIR (on the guest's tmpfs), the native snapshotter (no overlay
+# module in the guest), the local pause image, no AppArmor profile to load.
+cri_node_toml() { # DIR SOCKET
+	cat <<-EOF
+		version = 2
+		root = "$1/root"
+		state = "$1/state"
+		disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshotter.v1.btrfs",
+		  "io.containerd.snapshotter.v1.devmapper", "io.containerd.snapshotter.v1.zfs"]
+		[grpc]
+		  address = "$2"
+		[plugins."io.containerd.grpc.v1.cri"]
+		  sandbox_image = "localhost/memgate/pause:1"
+		  disable_apparmor = true
+		[plugins."io.containerd.grpc.v1.cri".containerd]
+		  snapshotter = "native"
+		  default_runtime_name = "runc"
+	EOF
 }
