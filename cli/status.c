@@ -83,7 +83,7 @@ static void print_monitor(const struct mg_snapshot_entry *e)
 }
 
 /* --json: one document (its schema in memgate(8)). */
-static void render_json(const struct mg_snapshot *snap)
+void render_json(const struct mg_snapshot *snap)
 {
 	const struct mg_snapshot_entry *list = snap->entries;
 	const struct mg_retired *retired = snap->retired;
@@ -235,7 +235,7 @@ static void header(const char *name, const char *type, const char *help)
 	printf("# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
-static void render_prometheus(const struct mg_snapshot *snap)
+void render_prometheus(const struct mg_snapshot *snap)
 {
 	char id[ID_TEXT], v[64];
 
@@ -262,7 +262,7 @@ static void render_prometheus(const struct mg_snapshot *snap)
 }
 
 /* The table for a terminal, tenant bytes escaped. */
-static void render_table(const struct mg_snapshot *snap)
+void render_table(const struct mg_snapshot *snap)
 {
 	const struct mg_snapshot_entry *list = snap->entries;
 	const struct mg_retired *retired = snap->retired;
