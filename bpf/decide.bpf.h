@@ -217,8 +217,8 @@ static __always_inline void record(struct mg_stats *stats, __u64 cgroup_id, __u3
 {
 	struct mg_denial d = {
 		.timestamp_ns = bpf_ktime_get_boot_ns(),
-		.requested = (__u64)requested_pages << page_shift,
-		.measured = (__u64)measured_pages << page_shift,
+		.requested = mg_pages_to_bytes(requested_pages, page_shift),
+		.measured = mg_pages_to_bytes(measured_pages, page_shift),
 		.limit = limit,
 		.pid = bpf_get_current_pid_tgid() >> 32,
 		.kind = kind,
@@ -233,7 +233,7 @@ static __always_inline void record(struct mg_stats *stats, __u64 cgroup_id, __u3
 static __always_inline int check_commit(struct mm_struct *mm, long pages, struct governed *gov)
 {
 	struct mg_stats *stats = gov->stats;
-	__s64 limit = gov->policy->commit_limit >> page_shift;
+	__s64 limit = mg_bytes_to_pages(gov->policy->commit_limit, page_shift);
 	__s64 now = mm_commit_pages(mm);
 	__s64 committed;
 
@@ -273,7 +273,7 @@ static __always_inline int check_pressure(long pages, struct governed *gov, bool
 	__s64 in_use = in_use_pages(policy->level, kfuncs);
 	bool audit = policy->flags & MG_AUDIT;
 
-	if (in_use + pages <= (__s64)(policy->pressure_gate >> page_shift))
+	if (in_use + pages <= mg_bytes_to_pages(policy->pressure_gate, page_shift))
 		return 0;
 	record(gov->stats, gov->cgroup_id, MG_KIND_PRESSURE, pages, in_use, policy->pressure_gate,
 	       audit);
@@ -810,7 +810,7 @@ static __always_inline int decide_fork(bool kfuncs)
 	if (!governed(bpf_get_current_task_btf()->mm, &gov) || !gov.policy->fork_gate)
 		return 1;
 	in_use = in_use_pages(gov.policy->level, kfuncs);
-	if (in_use < (__s64)(gov.policy->fork_gate >> page_shift)) {
+	if (in_use < mg_bytes_to_pages(gov.policy->fork_gate, page_shift)) {
 		__sync_fetch_and_add(&gov.stats->fork_allowed, 1);
 		return 1;
 	}

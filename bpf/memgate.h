@@ -55,6 +55,23 @@
 #define MG_EVENTS_BYTES (256 * 1024)
 #define MG_ID_LEN 256		/* container ids longer than this are refused */
 
+/*
+ * Pages and bytes at a page shift: the one conversion, for the programs
+ * (page_shift) and user space (mg_kernel_page_shift()).  Policies hold
+ * bytes; the programs count pages.  Signed: a container's commit may dip
+ * below 0 (a denial's bytes are these bits, unsigned).
+ */
+static inline __attribute__((always_inline)) __s64 mg_pages_to_bytes(__s64 pages, __u32 shift)
+{
+	return pages * ((__s64)1 << shift);
+}
+
+/* The whole pages in bytes (rounded down): a limit's or a gate's pages. */
+static inline __attribute__((always_inline)) __s64 mg_bytes_to_pages(__u64 bytes, __u32 shift)
+{
+	return bytes >> shift;
+}
+
 enum mg_mode_flags {
 	MG_AUDIT = 1 << 0,   /* record what would be denied, deny nothing */
 	MG_MONITOR = 1 << 1, /* no knob: OOM kills, reclaim and usage recorded only */

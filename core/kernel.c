@@ -100,12 +100,12 @@ bool mg_kernel_bpf_lsm(void)
 	return cached;
 }
 
-long mg_kernel_page_size(void)
+unsigned int mg_kernel_page_shift(void)
 {
-	static long cached;
+	static unsigned int cached;
 
 	if (!cached)
-		cached = sysconf(_SC_PAGESIZE);
+		cached = __builtin_ctzl(sysconf(_SC_PAGESIZE));
 	return cached;
 }
 

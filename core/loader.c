@@ -142,7 +142,7 @@ static struct memgate_bpf *open_and_load(struct monitor_bpf *monitor, bool memcg
 		*load_err = -errno;
 		return NULL;
 	}
-	skel->rodata->page_shift = __builtin_ctzl(mg_kernel_page_size());
+	skel->rodata->page_shift = mg_kernel_page_shift();
 	skel->rodata->lsm_deciders = lsm_deciders;
 	{
 		struct named_map mine[] = SHARED_MAPS(skel), theirs[] = SHARED_MAPS(monitor);

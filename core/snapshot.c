@@ -20,7 +20,7 @@ int mg_snapshot_entries(const struct mg_shared *s, struct mg_snapshot_entry **ou
 	struct mg_container_key key, cursor;
 	struct mg_container container;
 	struct mg_snapshot_entry *list = NULL, *grown;
-	long page = mg_kernel_page_size();
+	unsigned int shift = mg_kernel_page_shift();
 	bool first = true;
 	size_t n = 0;
 
@@ -37,8 +37,8 @@ int mg_snapshot_entries(const struct mg_shared *s, struct mg_snapshot_entry **ou
 		bpf_map_lookup_elem(s->stats, &container.cgroup_id, &e.stats);
 		mg_shared_get_kube(container.cgroup_id, &e.kube);
 		mg_cgroup_memory_usage(container.cgroup_id, &e.memory);
-		e.committed_bytes = e.stats.committed_pages * page;
-		e.committed_peak_bytes = e.stats.committed_peak_pages * page;
+		e.committed_bytes = mg_pages_to_bytes(e.stats.committed_pages, shift);
+		e.committed_peak_bytes = mg_pages_to_bytes(e.stats.committed_peak_pages, shift);
 		grown = realloc(list, (n + 1) * sizeof(*list));
 		if (!grown) {
 			free(list);

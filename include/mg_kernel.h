@@ -26,8 +26,8 @@ bool mg_kernel_memcg_kfuncs(void);
 bool mg_kernel_bpf_lsm(void);
 enum mg_memcg_source mg_kernel_memcg_source(void);
 
-/* The page size: the programs' page_shift and every pages-to-bytes, from here. */
-long mg_kernel_page_size(void);
+/* The page size's log2: the programs' page_shift, and user space's mg_pages_to_bytes(). */
+unsigned int mg_kernel_page_shift(void);
 const char *mg_memcg_source_name(enum mg_memcg_source source);
 /* "kfuncs", "co-re-indexed" or "co-re-item", for JSON. */
 const char *mg_memcg_source_id(enum mg_memcg_source source);

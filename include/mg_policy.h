@@ -133,6 +133,9 @@ struct mg_policy_bytes {
 	unsigned mode_held;
 };
 
+/* The bytes of a size knob; 0 for mode and on-unsupported. */
+uint64_t mg_policy_knob_bytes(const struct mg_policy_bytes *b, enum mg_knob knob);
+
 /* memory_max is the container's memory.max in bytes, 0 when it has none. */
 int mg_policy_resolve(const struct mg_policy_spec *spec, uint64_t memory_max,
 		      struct mg_policy_bytes *out, struct mg_error *err);

@@ -249,20 +249,6 @@ void mg_config_defaults(const struct mg_config *cfg, struct mg_policy_spec *spec
 	}
 }
 
-static uint64_t resolved(const struct mg_policy_bytes *b, enum mg_knob knob)
-{
-	switch (knob) {
-	case MG_KNOB_COMMIT_LIMIT:
-		return b->commit_limit;
-	case MG_KNOB_PRESSURE_GATE:
-		return b->pressure_gate;
-	case MG_KNOB_FORK_GATE:
-		return b->fork_gate;
-	default:
-		return 0;
-	}
-}
-
 static int check_ceiling(const struct mg_config *cfg, enum mg_knob knob,
 			 const struct mg_size *asked, uint64_t bytes, uint64_t memory_max,
 			 struct mg_error *err)
@@ -337,7 +323,7 @@ static unsigned admin_bound(const struct mg_config *cfg, const struct mg_policy_
 	for (int k = 0; k < MG_KNOB_COUNT; k++) {
 		unsigned bit = MG_KNOB_BIT(k);
 
-		if (resolved(b, k) && ((cfg->ceilings.set | s->defaulted) & bit))
+		if (mg_policy_knob_bytes(b, k) && ((cfg->ceilings.set | s->defaulted) & bit))
 			bound |= bit;
 	}
 	return bound;
@@ -407,7 +393,7 @@ int mg_config_resolve(const struct mg_config *cfg, const struct mg_policy_spec *
 			left_out |= s.podwide & bit;
 			mg_policy_copy_knob(&s, &none, k);
 		} else if ((s.defaulted & bit) &&
-			   check_ceiling(cfg, k, mg_policy_size(&one, k), resolved(&b, k), memory_max,
+			   check_ceiling(cfg, k, mg_policy_size(&one, k), mg_policy_knob_bytes(&b, k), memory_max,
 					 &ignored) < 0) {
 			mg_policy_copy_knob(&s, &none, k);
 		}
@@ -420,7 +406,7 @@ int mg_config_resolve(const struct mg_config *cfg, const struct mg_policy_spec *
 
 		if (!size || size->kind == MG_SIZE_UNSET)
 			continue;
-		ret = check_ceiling(cfg, k, size, resolved(&b, k), memory_max, err);
+		ret = check_ceiling(cfg, k, size, mg_policy_knob_bytes(&b, k), memory_max, err);
 		if (ret < 0)
 			return ret;
 	}

@@ -322,49 +322,60 @@ const char *mg_knob_name(enum mg_knob knob)
 
 #define KNOWN_KNOBS "commit-limit, pressure-gate, fork-gate, mode, on-unsupported"
 
-struct knob_value {
-	bool set;
-	struct mg_size size;
-	enum mg_mode mode;
-	bool warn;
-};
-
-static int parse_knob(enum mg_knob id, const char *text, struct knob_value *kv,
-		      struct mg_error *err)
+static struct mg_size *size_of(struct mg_policy_spec *spec, enum mg_knob knob)
 {
-	int ret = 0;
+	switch (knob) {
+	case MG_KNOB_COMMIT_LIMIT:
+		return &spec->commit_limit;
+	case MG_KNOB_PRESSURE_GATE:
+		return &spec->pressure_gate;
+	case MG_KNOB_FORK_GATE:
+		return &spec->fork_gate;
+	default:
+		return NULL;
+	}
+}
+
+/*
+ * Parse one knob's value, as the annotation key carries it, into spec and
+ * mark the knob set there; spec is as it was on an error.
+ */
+static int parse_knob(struct mg_policy_spec *spec, enum mg_knob id, const char *key,
+		      const char *text, struct mg_error *err)
+{
+	struct mg_size size;
+	int ret, m;
 
 	switch (id) {
 	case MG_KNOB_COMMIT_LIMIT:
-		ret = mg_parse_size(text, false, &kv->size, err);
-		break;
 	case MG_KNOB_PRESSURE_GATE:
 	case MG_KNOB_FORK_GATE:
-		ret = mg_parse_size(text, true, &kv->size, err);
+		/* A percentage of memory.max measures memory in use: the gates only. */
+		ret = mg_parse_size(text, id != MG_KNOB_COMMIT_LIMIT, &size, err);
+		if (ret)
+			return ret;
+		snprintf(size.key, sizeof(size.key), "%s", key);
+		*size_of(spec, id) = size;
 		break;
 	case MG_KNOB_MODE:
-		ret = -EINVAL;
-		for (int m = MG_MODE_ENFORCE; m <= MG_MODE_MONITOR && ret; m++)
-			if (!strcmp(text, mg_mode_name(m))) {
-				kv->mode = m;
-				ret = 0;
-			}
-		if (ret)
-			ret = mg_fail(err, EINVAL, "expected \"enforce\", \"audit\" or \"monitor\"");
+		for (m = MG_MODE_ENFORCE; m <= MG_MODE_MONITOR; m++)
+			if (!strcmp(text, mg_mode_name(m)))
+				break;
+		if (m > MG_MODE_MONITOR)
+			return mg_fail(err, EINVAL, "expected \"enforce\", \"audit\" or \"monitor\"");
+		spec->mode = m;
 		break;
 	case MG_KNOB_ON_UNSUPPORTED:
-		if (!strcmp(text, "fail"))
-			kv->warn = false;
-		else if (!strcmp(text, "warn"))
-			kv->warn = true;
-		else
-			ret = mg_fail(err, EINVAL, "expected \"fail\" or \"warn\"");
+		if (strcmp(text, "fail") && strcmp(text, "warn"))
+			return mg_fail(err, EINVAL, "expected \"fail\" or \"warn\"");
+		spec->warn_unsupported = !strcmp(text, "warn");
 		break;
 	case MG_KNOB_COUNT:
-		break;
+		return 0;
 	}
-	kv->set = !ret;
-	return ret;
+	spec->present = true;
+	spec->set |= MG_KNOB_BIT(id);
+	return 0;
 }
 
 /*
@@ -439,35 +450,11 @@ bool mg_kube_names(json_object *annotations, struct mg_kube_names *out)
 	return true;
 }
 
-static void apply(struct mg_policy_spec *s, enum mg_knob id, const struct knob_value *kv)
-{
-	s->present = true;
-	s->set |= MG_KNOB_BIT(id);
-	switch (id) {
-	case MG_KNOB_COMMIT_LIMIT:
-		s->commit_limit = kv->size;
-		break;
-	case MG_KNOB_PRESSURE_GATE:
-		s->pressure_gate = kv->size;
-		break;
-	case MG_KNOB_FORK_GATE:
-		s->fork_gate = kv->size;
-		break;
-	case MG_KNOB_MODE:
-		s->mode = kv->mode;
-		break;
-	case MG_KNOB_ON_UNSUPPORTED:
-		s->warn_unsupported = kv->warn;
-		break;
-	case MG_KNOB_COUNT:
-		break;
-	}
-}
-
 int mg_policy_parse(json_object *annotations, struct mg_policy_spec *spec, struct mg_error *err)
 {
 	const size_t plen = strlen(MG_ANNOTATION_PREFIX);
-	struct knob_value base[MG_KNOB_COUNT] = {0}, mine[MG_KNOB_COUNT] = {0};
+	/* The pod-wide knobs, this container's overrides, other containers'. */
+	struct mg_policy_spec base = {0}, mine = {0}, other = {0};
 	const char *container;
 	struct mg_policy_spec s = {0};
 	int id, ret;
@@ -487,7 +474,7 @@ int mg_policy_parse(json_object *annotations, struct mg_policy_spec *spec, struc
 	json_object_object_foreach(annotations, key, val)
 	{
 		const char *knob, *dot, *target;
-		struct knob_value kv = {0};
+		struct mg_policy_spec *into;
 		size_t knob_len;
 
 		if (strncmp(key, MG_ANNOTATION_PREFIX, plen))
@@ -522,27 +509,22 @@ int mg_policy_parse(json_object *annotations, struct mg_policy_spec *spec, struc
 			return -EINVAL;
 		}
 		/* Validate every value, even an override for another container. */
-		ret = parse_knob(id, json_object_get_string(val), &kv, err);
+		into = !target ? &base : container && !strcmp(target, container) ? &mine : &other;
+		ret = parse_knob(into, id, key, json_object_get_string(val), err);
 		if (ret) {
 			name_annotation(err, key, val);
 			return ret;
 		}
-		snprintf(kv.size.key, sizeof(kv.size.key), "%s", key);
-
-		if (!target)
-			base[id] = kv;
-		else if (container && !strcmp(target, container))
-			mine[id] = kv;
 	}
 
 	/* memgate.io/<knob>.<container> wins over memgate.io/<knob>, whatever the key order. */
 	for (id = 0; id < MG_KNOB_COUNT; id++) {
-		const struct knob_value *kv = mine[id].set ? &mine[id] : &base[id];
+		const struct mg_policy_spec *from = mine.set & MG_KNOB_BIT(id) ? &mine : &base;
 
-		if (!kv->set)
+		if (!(from->set & MG_KNOB_BIT(id)))
 			continue;
-		apply(&s, id, kv);
-		if (container && kv == &base[id])
+		mg_policy_copy_knob(&s, from, id);
+		if (container && from == &base)
 			s.podwide |= MG_KNOB_BIT(id);
 	}
 	*spec = s;
@@ -552,10 +534,8 @@ int mg_policy_parse(json_object *annotations, struct mg_policy_spec *spec, struc
 int mg_policy_set(struct mg_policy_spec *spec, const char *knob, const char *value,
 		  struct mg_error *err)
 {
-	struct knob_value kv = {0};
 	char k[MG_SIZE_KEY_LEN];
 	enum mg_knob id;
-	int ret;
 
 	for (id = 0; id < MG_KNOB_COUNT; id++)
 		if (!strcmp(knob, knob_names[id]))
@@ -564,27 +544,10 @@ int mg_policy_set(struct mg_policy_spec *spec, const char *knob, const char *val
 		mg_printable(k, sizeof(k), knob);
 		return mg_fail(err, EINVAL, "unknown knob \"%.64s\" (known: " KNOWN_KNOBS ")", k);
 	}
-	ret = parse_knob(id, value, &kv, err);
-	if (ret)
-		return ret;
-	snprintf(kv.size.key, sizeof(kv.size.key), MG_ANNOTATION_PREFIX "%s", knob);
-	apply(spec, id, &kv);
-	return 0;
+	snprintf(k, sizeof(k), MG_ANNOTATION_PREFIX "%s", knob);
+	return parse_knob(spec, id, k, value, err);
 }
 
-static struct mg_size *size_of(struct mg_policy_spec *spec, enum mg_knob knob)
-{
-	switch (knob) {
-	case MG_KNOB_COMMIT_LIMIT:
-		return &spec->commit_limit;
-	case MG_KNOB_PRESSURE_GATE:
-		return &spec->pressure_gate;
-	case MG_KNOB_FORK_GATE:
-		return &spec->fork_gate;
-	default:
-		return NULL;
-	}
-}
 
 const struct mg_size *mg_policy_size(const struct mg_policy_spec *spec, enum mg_knob knob)
 {
@@ -699,6 +662,20 @@ static int resolve_size(const struct mg_size *size, const char *knob, uint64_t m
 			       key, size->text, bytes, memory_max);
 	*out = bytes;
 	return 0;
+}
+
+uint64_t mg_policy_knob_bytes(const struct mg_policy_bytes *b, enum mg_knob knob)
+{
+	switch (knob) {
+	case MG_KNOB_COMMIT_LIMIT:
+		return b->commit_limit;
+	case MG_KNOB_PRESSURE_GATE:
+		return b->pressure_gate;
+	case MG_KNOB_FORK_GATE:
+		return b->fork_gate;
+	default:
+		return 0;
+	}
 }
 
 int mg_policy_resolve(const struct mg_policy_spec *spec, uint64_t memory_max,

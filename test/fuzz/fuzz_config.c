@@ -37,9 +37,7 @@ static void check_container(const struct mg_config *cfg, const char *json, uint6
 		return;
 	for (int k = MG_KNOB_COMMIT_LIMIT; k <= MG_KNOB_FORK_GATE; k++) {
 		const struct mg_size *c = mg_policy_size(&cfg->ceilings, k);
-		uint64_t v = k == MG_KNOB_COMMIT_LIMIT	  ? b.commit_limit
-			     : k == MG_KNOB_PRESSURE_GATE ? b.pressure_gate
-							  : b.fork_gate;
+		uint64_t v = mg_policy_knob_bytes(&b, k);
 
 		if ((cfg->ceilings.set & MG_KNOB_BIT(k)) && c && c->kind == MG_SIZE_BYTES)
 			fuzz_assert(v <= c->bytes);

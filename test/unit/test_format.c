@@ -1,7 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0-only
-/* mg_format_size: bytes written the way annotations write them, and read back the same. */
+/*
+ * mg_format_size: bytes written the way annotations write them, and read
+ * back the same; and pages to bytes and back.
+ */
 
 #include "unit.h"
+#include "memgate.h"
 #include "mg_policy.h"
 
 static const struct {
@@ -45,10 +49,27 @@ static void test_format(void **state)
 	}
 }
 
+/* The one pages<->bytes conversion, its sign and rounding as the programs and status need. */
+static void test_pages(void **state)
+{
+	assert_int_equal(mg_pages_to_bytes(3, 12), 12288);
+	assert_int_equal(mg_pages_to_bytes(0, 12), 0);
+	/* A commit below 0 stays below 0; a denial's bytes are its bits unsigned. */
+	assert_int_equal(mg_pages_to_bytes(-3, 12), -12288);
+	assert_true((__u64)mg_pages_to_bytes(-3, 12) == (__u64)-3 << 12);
+	assert_int_equal(mg_pages_to_bytes(5, 16), 5 << 16);
+	/* A limit's pages: whole pages, rounded down. */
+	assert_int_equal(mg_bytes_to_pages(4095, 12), 0);
+	assert_int_equal(mg_bytes_to_pages(8191, 12), 1);
+	assert_int_equal(mg_bytes_to_pages(UINT64_C(1) << 30, 12), 1 << 18);
+	assert_true(mg_bytes_to_pages(UINT64_MAX, 12) == (__s64)(UINT64_MAX >> 12));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_format),
+		cmocka_unit_test(test_pages),
 	};
 
 	return cmocka_run_group_tests_name("format", tests, NULL, NULL);
