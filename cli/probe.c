@@ -63,6 +63,25 @@ static void verdicts(const struct mg_probe_result *r, const struct mg_probe_moni
 		snprintf(v[V_MONITOR].why, sizeof(v[0].why), "%s", mon->why_not);
 }
 
+/*
+ * The TARGET column: a mechanism's hooks ("task_alloc,mmap_file,...") as
+ * many whole ones, commas kept, as fit; the rest go on lines of their own.
+ */
+#define TARGET_WIDTH 30
+static size_t target_fit(const char *list)
+{
+	size_t len = 0, next;
+
+	while (list[len]) {
+		next = len + strcspn(list + len, ",");
+		next += list[next] == ',';
+		if (len && next > TARGET_WIDTH)
+			break;
+		len = next;
+	}
+	return len;
+}
+
 /* libbpf's reasons, indented under what they explain. */
 static void print_libbpf(const char *text)
 {
@@ -141,12 +160,20 @@ int cmd_probe(int argc, char **argv, struct mg_error *err)
 	printf("kernel %s\n\n%-14s %-4s %s\n", u.release, "KNOB OR MODE", "HERE", "HOW, OR WHY NOT");
 	for (int i = 0; i < V_COUNT; i++)
 		printf("%-14s %-4s %s\n", v[i].name, v[i].yes ? "yes" : "no", v[i].why);
-	printf("\n%-11s %-30s %-6s %-8s %-6s %s\n", "MECHANISM", "TARGET", "LOADS", "ATTACHES",
-	       "FIRES", "FOR");
+	printf("\n%-11s %-*s %-6s %-8s %-6s %s\n", "MECHANISM", TARGET_WIDTH, "TARGET", "LOADS",
+	       "ATTACHES", "FIRES", "FOR");
 	for (int i = 0; i < MG_PROBE_COUNT; i++) {
-		printf("%-11s %-30s %-6s %-8s %-6s %s\n", r[i].name, r[i].target,
+		const char *target = r[i].target;
+		size_t len = target_fit(target);
+
+		printf("%-11s %-*.*s %-6s %-8s %-6s %s\n", r[i].name, TARGET_WIDTH, (int)len, target,
 		       r[i].loads ? "yes" : "no", r[i].attaches ? "yes" : "no",
 		       r[i].fires ? "yes" : "no", r[i].used_for);
+		/* The rest of a list of hooks, under the column. */
+		for (target += len; *target; target += len) {
+			len = target_fit(target);
+			printf("%-11s %.*s\n", "", (int)len, target);
+		}
 		if (!r[i].fires)
 			printf("  why not: %s\n", r[i].why_not);
 		if (verbose)

@@ -164,8 +164,22 @@ state() {
 	[[ "${lines[6]}" == "monitor        yes  tp_btf programs, no trampoline: "* ]]
 	[[ "${lines[7]}" == "MECHANISM   TARGET "*" FOR" ]]
 	[[ "$output" == *$'\n'"fmod_ret    security_vm_enough_memory_mm   no     no       no     commit-limit and pressure-gate: "*$'\n'"  why not: load failed: Operation not permitted"* ]]
+	# Every mechanism's row keeps the columns: hooks that do not fit in TARGET
+	# (lsm's) go on under it, and none is lost (--json's targets, below).
+	local row bad=0 targets
+	for row in "${lines[@]:8}"; do
+		case "$row" in " "* | "memory in use"* | "monitor mode"*) continue ;; esac
+		[[ "${row:43:4}" == "yes " || "${row:43:4}" == "no  " ]] || { echo "LOADS out of its column: $row"; bad=1; }
+	done
+	[ "$bad" -eq 0 ]
+	targets=$(awk '/^MECHANISM /{on = 1; next} !on {next}
+		/^            [^ ]/ {t[n] = t[n] substr($0, 13); next}
+		/^[^ ]/ && !/^(memory in use|monitor mode)/ {n++; t[n] = substr($0, 13, 30); sub(/ +$/, "", t[n])}
+		END {for (i = 1; i <= n; i++) printf "%s%s", (i > 1 ? " " : ""), t[i]; print ""}' <<<"$output")
 	run "$MEMGATE" probe --json
 	jq -e '[.verdicts[] | "\(.name)=\(.available)"] == ["commit-limit=false", "pressure-gate=false", "fork-gate=false", "audit=false", "monitor=true"]' <<<"$output"
+	echo "targets: $targets"
+	[ "$targets" = "$(jq -r '[.mechanisms[].target] | join(" ")' <<<"$output")" ]
 }
 
 @test "probe --verbose: libbpf's reasons under each failure, not its debug log" {
