@@ -64,6 +64,9 @@ $(BUILD)/%.o: %.c include/*.h core/*.h cli/*.h bpf/*.h $(SKEL) $(BUILD)/probe.sk
 $(BUILD)/memgate-hook $(BUILD)/memgate $(BUILD)/test/test_confine $(BUILD)/asan/test/test_confine: LDLIBS += -lseccomp
 $(BUILD)/test/test_confine: $(BUILD)/core/confine.o
 $(BUILD)/asan/test/test_confine: core/confine.c
+# status's renderers on fixed snapshots, without a kernel.
+$(BUILD)/test/test_status: $(BUILD)/cli/status.o $(BUILD)/cli/render.o
+$(BUILD)/asan/test/test_status: cli/status.c cli/render.c
 all: $(BUILD)/test/deny-seccomp $(BUILD)/test/confined
 
 $(BUILD)/test/confined: test/progs/confined.c $(BUILD)/core/confine.o $(BUILD)/lib/error.o

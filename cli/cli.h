@@ -41,6 +41,12 @@ void command_help(const struct command *c);
 bool has_flag(int argc, char **argv, const char *flag);
 int check_flags(int argc, char **argv, const char *const *known, struct mg_error *err);
 
+/* status.c: a snapshot as a table, one JSON document or Prometheus text (test_status.c). */
+struct mg_snapshot;
+void render_table(const struct mg_snapshot *snap);
+void render_json(const struct mg_snapshot *snap);
+void render_prometheus(const struct mg_snapshot *snap);
+
 /* render.c */
 const char *kind_name(__u32 kind);
 const char *mode_name(const struct mg_policy *policy);

@@ -17,17 +17,6 @@
 
 #define STATUS_SCHEMA 2
 
-/* Tenant bytes, escaped by json-c. */
-static json_object *kube_json(const struct mg_kube_names *k)
-{
-	json_object *o = json_object_new_object();
-
-	json_object_object_add(o, "namespace", json_object_new_string(k->namespace));
-	json_object_object_add(o, "pod", json_object_new_string(k->pod));
-	json_object_object_add(o, "container", json_object_new_string(k->container));
-	return o;
-}
-
 /* "  kubernetes: container NAME of pod NAMESPACE/POD, id ID", every name escaped. */
 static void print_kube(const struct mg_snapshot_entry *e)
 {
@@ -82,14 +71,191 @@ static void print_monitor(const struct mg_snapshot_entry *e)
 		       seconds_ago(k->timestamp_ns));
 }
 
-/* --json: one document (its schema in memgate(8)). */
-static void render_json(const struct mg_snapshot *snap)
+/*
+ * A container's fields, in the order of its JSON object: where each sits
+ * (group: the nested object, NULL: the container's own) and how it is read
+ * from the snapshot.  The Prometheus metrics (metrics[]) name these rows.
+ */
+enum field_id {
+	F_ID,
+	F_KUBERNETES,
+	F_CGROUP_ID,
+	F_MODE,
+	F_COMMIT_LIMIT,
+	F_PRESSURE_GATE,
+	F_FORK_GATE,
+	F_COMMITS_ALLOWED,
+	F_COMMITS_DENIED,
+	F_COMMITS_AUDITED,
+	F_FORKS_ALLOWED,
+	F_FORKS_DENIED,
+	F_FORKS_AUDITED,
+	F_COMMITTED,
+	F_COMMITTED_PEAK,
+	F_ADDRESS_SPACES,
+	F_ADDRESS_SPACES_UNTRACKED,
+	F_SHARED_OBJECTS,
+	F_SHARED_OBJECTS_WITHOUT_ROOM,
+	F_LAST_DENIAL,
+	F_OOM_KILLS,
+	F_MEMCG_OOM_KILLS,
+	F_LAST_VICTIM,
+	F_RECLAIM_EPISODES,
+	F_RECLAIM_NS,
+	F_PEAK,
+	F_COUNT,
+};
+
+struct field {
+	const char *group, *key;
+	/* A number: its offset in the entry; signed: below 0 is 0 in JSON. */
+	size_t offset;
+	bool is_signed;
+	/* NULL: always there; false: null in JSON, no Prometheus sample. */
+	bool (*has)(const struct mg_snapshot_entry *e);
+	/* Not a number: its JSON. */
+	json_object *(*json)(const struct mg_snapshot_entry *e);
+};
+
+/* Every number of an entry is 64 bits wide: NUM() refuses to build otherwise. */
+#define NUM(member)                                                                                \
+	.offset = offsetof(struct mg_snapshot_entry, member) +                                     \
+		  0 * sizeof(char[sizeof(((struct mg_snapshot_entry *)0)->member) == 8 ? 1 : -1])
+
+static json_object *id_json(const struct mg_snapshot_entry *e)
 {
-	const struct mg_snapshot_entry *list = snap->entries;
-	const struct mg_retired *retired = snap->retired;
+	return json_object_new_string(e->id);
+}
+
+/* Tenant bytes, escaped by json-c. */
+static json_object *kube_json(const struct mg_snapshot_entry *e)
+{
+	json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "namespace", json_object_new_string(e->kube.namespace));
+	json_object_object_add(o, "pod", json_object_new_string(e->kube.pod));
+	json_object_object_add(o, "container", json_object_new_string(e->kube.container));
+	return o;
+}
+
+static json_object *mode_json(const struct mg_snapshot_entry *e)
+{
+	return json_object_new_string(mode_name(&e->policy));
+}
+
+static json_object *last_denial_json(const struct mg_snapshot_entry *e)
+{
+	return denial_json(&e->stats.last_denial);
+}
+
+static json_object *last_victim_json(const struct mg_snapshot_entry *e)
+{
+	return oom_kill_json(&e->stats.last_oom_kill);
+}
+
+static bool has_kube(const struct mg_snapshot_entry *e)
+{
+	return e->kube.container[0];
+}
+
+static bool has_denial(const struct mg_snapshot_entry *e)
+{
+	return e->stats.last_denial.kind;
+}
+
+static bool has_victim(const struct mg_snapshot_entry *e)
+{
+	return e->stats.last_oom_kill.kind;
+}
+
+static bool has_events(const struct mg_snapshot_entry *e)
+{
+	return e->memory.has_events;
+}
+
+static bool has_peak(const struct mg_snapshot_entry *e)
+{
+	return e->memory.has_peak;
+}
+
+static const struct field fields[F_COUNT] = {
+	[F_ID] = { NULL, "id", .json = id_json },
+	[F_KUBERNETES] = { NULL, "kubernetes", .has = has_kube, .json = kube_json },
+	[F_CGROUP_ID] = { NULL, "cgroup_id", NUM(cgroup_id) },
+	[F_MODE] = { NULL, "mode", .json = mode_json },
+	[F_COMMIT_LIMIT] = { "policy", "commit_limit_bytes", NUM(policy.commit_limit) },
+	[F_PRESSURE_GATE] = { "policy", "pressure_gate_bytes", NUM(policy.pressure_gate) },
+	[F_FORK_GATE] = { "policy", "fork_gate_bytes", NUM(policy.fork_gate) },
+	[F_COMMITS_ALLOWED] = { "decisions", "commits_allowed", NUM(stats.commit_allowed) },
+	[F_COMMITS_DENIED] = { "decisions", "commits_denied", NUM(stats.commit_denied) },
+	[F_COMMITS_AUDITED] = { "decisions", "commits_audited", NUM(stats.commit_audited) },
+	[F_FORKS_ALLOWED] = { "decisions", "forks_allowed", NUM(stats.fork_allowed) },
+	[F_FORKS_DENIED] = { "decisions", "forks_denied", NUM(stats.fork_denied) },
+	[F_FORKS_AUDITED] = { "decisions", "forks_audited", NUM(stats.fork_audited) },
+	[F_COMMITTED] = { "decisions", "committed_bytes", NUM(committed_bytes), .is_signed = true },
+	[F_COMMITTED_PEAK] = { "decisions", "committed_peak_bytes", NUM(committed_peak_bytes) },
+	[F_ADDRESS_SPACES] = { "decisions", "address_spaces", NUM(stats.mms) },
+	[F_ADDRESS_SPACES_UNTRACKED] = { "decisions", "address_spaces_untracked",
+					 NUM(stats.mms_untracked) },
+	[F_SHARED_OBJECTS] = { "decisions", "shared_objects", NUM(stats.shm) },
+	[F_SHARED_OBJECTS_WITHOUT_ROOM] = { "decisions", "shared_objects_without_room",
+					    NUM(stats.shm_no_room) },
+	[F_LAST_DENIAL] = { NULL, "last_denial", .has = has_denial, .json = last_denial_json },
+	[F_OOM_KILLS] = { "oom", "kills", NUM(stats.oom_kills) },
+	[F_MEMCG_OOM_KILLS] = { "oom", "memcg_oom_kills", NUM(memory.oom_kills), .has = has_events },
+	[F_LAST_VICTIM] = { "oom", "last_victim", .has = has_victim, .json = last_victim_json },
+	[F_RECLAIM_EPISODES] = { "reclaim", "episodes", NUM(stats.reclaim_episodes) },
+	[F_RECLAIM_NS] = { "reclaim", "time_ns", NUM(stats.reclaim_ns) },
+	[F_PEAK] = { "memory", "peak_bytes", NUM(memory.peak_bytes), .has = has_peak },
+};
+
+/* A number field's 64 bits. */
+static uint64_t number(const struct mg_snapshot_entry *e, enum field_id f)
+{
+	uint64_t v;
+
+	memcpy(&v, (const char *)e + fields[f].offset, sizeof(v));
+	return v;
+}
+
+static json_object *field_json(const struct mg_snapshot_entry *e, enum field_id f)
+{
+	const struct field *d = &fields[f];
+	uint64_t v;
+
+	if (d->has && !d->has(e))
+		return NULL;
+	if (d->json)
+		return d->json(e);
+	v = number(e, f);
+	return u64(d->is_signed && (int64_t)v < 0 ? 0 : v);
+}
+
+/* One container's object: each group's fields nested, in the table's order. */
+static json_object *container_json(const struct mg_snapshot_entry *e)
+{
+	json_object *c = json_object_new_object(), *group = NULL;
+
+	for (int f = 0; f < F_COUNT; f++) {
+		const char *name = fields[f].group;
+
+		if (!name) {
+			json_object_object_add(c, fields[f].key, field_json(e, f));
+			continue;
+		}
+		if (!f || !fields[f - 1].group || strcmp(fields[f - 1].group, name)) {
+			group = json_object_new_object();
+			json_object_object_add(c, name, group);
+		}
+		json_object_object_add(group, fields[f].key, field_json(e, f));
+	}
+	return c;
+}
+
+/* --json: one document (its schema in memgate(8)). */
+void render_json(const struct mg_snapshot *snap)
+{
 	const struct mg_globals *g = &snap->globals;
-	size_t n = snap->n, n_retired = snap->n_retired;
-	uint64_t skipped = snap->skipped;
 	bool none = !snap->loaded;
 	json_object *root = json_object_new_object(), *arr = json_object_new_array();
 
@@ -100,159 +266,96 @@ static void render_json(const struct mg_snapshot *snap)
 	json_object_object_add(root, "mms_untracked", u64(g->mms_untracked));
 	json_object_object_add(root, "mms_pool_used", u64(g->mms_pool_used));
 	json_object_object_add(root, "shm_pool_used", u64(g->shm_pool_used));
-	json_object_object_add(root, "program_runs_skipped", u64(skipped));
+	json_object_object_add(root, "program_runs_skipped", u64(snap->skipped));
 	json_object_object_add(root, "enforcement", json_object_new_boolean(!none && !g->enforce_error));
 	json_object_object_add(root, "enforcement_error",
 			       !none && g->enforce_error ? json_object_new_string(strerror((int)-g->enforce_error)) : NULL);
-	for (size_t i = 0; i < n; i++) {
-		const struct mg_snapshot_entry *e = &list[i];
-		json_object *c = json_object_new_object(), *p = json_object_new_object();
-		json_object *st = json_object_new_object();
-
-		json_object_object_add(c, "id", json_object_new_string(e->id));
-		json_object_object_add(c, "kubernetes", e->kube.container[0] ? kube_json(&e->kube) : NULL);
-		json_object_object_add(c, "cgroup_id", u64(e->cgroup_id));
-		json_object *oom = json_object_new_object(), *reclaim = json_object_new_object();
-		json_object *mem = json_object_new_object();
-
-		json_object_object_add(c, "mode", json_object_new_string(mode_name(&e->policy)));
-		json_object_object_add(p, "commit_limit_bytes", u64(e->policy.commit_limit));
-		json_object_object_add(p, "pressure_gate_bytes", u64(e->policy.pressure_gate));
-		json_object_object_add(p, "fork_gate_bytes", u64(e->policy.fork_gate));
-		json_object_object_add(c, "policy", p);
-		json_object_object_add(st, "commits_allowed", u64(e->stats.commit_allowed));
-		json_object_object_add(st, "commits_denied", u64(e->stats.commit_denied));
-		json_object_object_add(st, "commits_audited", u64(e->stats.commit_audited));
-		json_object_object_add(st, "forks_allowed", u64(e->stats.fork_allowed));
-		json_object_object_add(st, "forks_denied", u64(e->stats.fork_denied));
-		json_object_object_add(st, "forks_audited", u64(e->stats.fork_audited));
-		json_object_object_add(st, "committed_bytes", u64(e->committed_bytes > 0 ? e->committed_bytes : 0));
-		json_object_object_add(st, "committed_peak_bytes", u64(e->committed_peak_bytes));
-		json_object_object_add(st, "address_spaces", u64(e->stats.mms));
-		json_object_object_add(st, "address_spaces_untracked", u64(e->stats.mms_untracked));
-		json_object_object_add(st, "shared_objects", u64(e->stats.shm));
-		json_object_object_add(st, "shared_objects_without_room", u64(e->stats.shm_no_room));
-		json_object_object_add(c, "decisions", st);
-		json_object_object_add(c, "last_denial", e->stats.last_denial.kind ? denial_json(&e->stats.last_denial) : NULL);
-		json_object_object_add(oom, "kills", u64(e->stats.oom_kills));
-		json_object_object_add(oom, "memcg_oom_kills", e->memory.has_events ? u64(e->memory.oom_kills) : NULL);
-		json_object_object_add(oom, "last_victim", e->stats.last_oom_kill.kind ? oom_kill_json(&e->stats.last_oom_kill) : NULL);
-		json_object_object_add(c, "oom", oom);
-		json_object_object_add(reclaim, "episodes", u64(e->stats.reclaim_episodes));
-		json_object_object_add(reclaim, "time_ns", u64(e->stats.reclaim_ns));
-		json_object_object_add(c, "reclaim", reclaim);
-		json_object_object_add(mem, "peak_bytes", e->memory.has_peak ? u64(e->memory.peak_bytes) : NULL);
-		json_object_object_add(c, "memory", mem);
-		json_object_array_add(arr, c);
-	}
+	for (size_t i = 0; i < snap->n; i++)
+		json_object_array_add(arr, container_json(&snap->entries[i]));
 	json_object_object_add(root, "containers", arr);
 	arr = json_object_new_array();
-	for (size_t i = 0; i < n_retired && i < MG_SNAPSHOT_RETIRED; i++) {
+	for (size_t i = 0; i < snap->n_retired && i < MG_SNAPSHOT_RETIRED; i++) {
 		json_object *r = json_object_new_object();
 
-		json_object_object_add(r, "path", json_object_new_string(retired[i].path));
-		json_object_object_add(r, "layout", u64(retired[i].layout));
-		json_object_object_add(r, "containers", u64(retired[i].containers));
+		json_object_object_add(r, "path", json_object_new_string(snap->retired[i].path));
+		json_object_object_add(r, "layout", u64(snap->retired[i].layout));
+		json_object_object_add(r, "containers", u64(snap->retired[i].containers));
 		json_object_array_add(arr, r);
 	}
 	json_object_object_add(root, "retired", arr);
 	print_json(root);
 }
 
-/* --prometheus: the decisions, one sample per operation and outcome. */
-static const struct {
-	const char *op, *decision;
-	size_t offset; /* of its __u64 in struct mg_stats */
-} decisions[] = {
-	{ "commit", "allowed", offsetof(struct mg_stats, commit_allowed) },
-	{ "commit", "denied", offsetof(struct mg_stats, commit_denied) },
-	{ "commit", "audited", offsetof(struct mg_stats, commit_audited) },
-	{ "fork", "allowed", offsetof(struct mg_stats, fork_allowed) },
-	{ "fork", "denied", offsetof(struct mg_stats, fork_denied) },
-	{ "fork", "audited", offsetof(struct mg_stats, fork_audited) },
-};
-
-static uint64_t decision(const struct mg_stats *st, size_t r)
-{
-	__u64 v;
-
-	memcpy(&v, (const char *)st + decisions[r].offset, sizeof(v));
-	return v;
-}
-
-/* A container's sample of one metric into v; false: it has none. */
-typedef bool (*sample_fn)(const struct mg_snapshot_entry *e, char *v, size_t size);
-
-static bool committed(const struct mg_snapshot_entry *e, char *v, size_t size)
-{
-	return snprintf(v, size, "%" PRId64, e->committed_bytes) > 0;
-}
-
-static bool commit_limit(const struct mg_snapshot_entry *e, char *v, size_t size)
-{
-	return snprintf(v, size, "%" PRIu64, (uint64_t)e->policy.commit_limit) > 0;
-}
-
-static bool oom_kills(const struct mg_snapshot_entry *e, char *v, size_t size)
-{
-	return snprintf(v, size, "%" PRIu64, (uint64_t)e->stats.oom_kills) > 0;
-}
-
-static bool reclaim_episodes(const struct mg_snapshot_entry *e, char *v, size_t size)
-{
-	return snprintf(v, size, "%" PRIu64, (uint64_t)e->stats.reclaim_episodes) > 0;
-}
-
-static bool reclaim_seconds(const struct mg_snapshot_entry *e, char *v, size_t size)
-{
-	return snprintf(v, size, "%.9f", e->stats.reclaim_ns / 1e9) > 0;
-}
-
-static bool memory_peak(const struct mg_snapshot_entry *e, char *v, size_t size)
-{
-	return e->memory.has_peak && snprintf(v, size, "%" PRIu64, e->memory.peak_bytes) > 0;
-}
-
-/* One sample per container; names, types and help as memgate(8) lists them. */
+/*
+ * --prometheus: one sample per container of each row's field (a number), in
+ * this order (memgate(8) lists them); the rows of one name follow each
+ * other, and its first gives HELP and TYPE.
+ */
+#define DECISION(f, op, decision) .field = f, .labels = ",op=\"" op "\",decision=\"" decision "\""
 static const struct {
 	const char *name, *type, *help;
-	sample_fn sample;
+	enum field_id field;
+	const char *labels; /* after the container's */
+	bool seconds;	    /* nanoseconds, printed as seconds */
 } metrics[] = {
-	{ "memgate_committed_bytes", "gauge", "Committed private memory of the container.", committed },
+	{ "memgate_decisions_total", "counter", "Decisions taken by memgate's programs.",
+	  DECISION(F_COMMITS_ALLOWED, "commit", "allowed") },
+	{ "memgate_decisions_total", DECISION(F_COMMITS_DENIED, "commit", "denied") },
+	{ "memgate_decisions_total", DECISION(F_COMMITS_AUDITED, "commit", "audited") },
+	{ "memgate_decisions_total", DECISION(F_FORKS_ALLOWED, "fork", "allowed") },
+	{ "memgate_decisions_total", DECISION(F_FORKS_DENIED, "fork", "denied") },
+	{ "memgate_decisions_total", DECISION(F_FORKS_AUDITED, "fork", "audited") },
+	{ "memgate_committed_bytes", "gauge", "Committed private memory of the container.",
+	  .field = F_COMMITTED },
 	{ "memgate_commit_limit_bytes", "gauge", "The container's commit limit (0: none).",
-	  commit_limit },
+	  .field = F_COMMIT_LIMIT },
 	{ "memgate_oom_kills_total", "counter",
-	  "Processes of the container the kernel's OOM killer killed.", oom_kills },
+	  "Processes of the container the kernel's OOM killer killed.", .field = F_OOM_KILLS },
 	{ "memgate_reclaim_episodes_total", "counter",
-	  "memcg limit reclaim episodes in the container.", reclaim_episodes },
+	  "memcg limit reclaim episodes in the container.", .field = F_RECLAIM_EPISODES },
 	{ "memgate_reclaim_seconds_total", "counter",
-	  "Time the container's tasks spent in memcg limit reclaim.", reclaim_seconds },
-	{ "memgate_memory_peak_bytes", "gauge", "The container cgroup's memory.peak.", memory_peak },
+	  "Time the container's tasks spent in memcg limit reclaim.", .field = F_RECLAIM_NS,
+	  .seconds = true },
+	{ "memgate_memory_peak_bytes", "gauge", "The container cgroup's memory.peak.",
+	  .field = F_PEAK },
 };
+
+#define N_METRICS (sizeof(metrics) / sizeof(metrics[0]))
 
 static void header(const char *name, const char *type, const char *help)
 {
 	printf("# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
-static void render_prometheus(const struct mg_snapshot *snap)
+/* Metric m's sample of a container; it has none when its field is absent. */
+static void sample(const struct mg_snapshot_entry *e, size_t m)
 {
-	char id[ID_TEXT], v[64];
+	const struct field *d = &fields[metrics[m].field];
+	uint64_t v = number(e, metrics[m].field);
+	char id[ID_TEXT];
 
-	header("memgate_decisions_total", "counter", "Decisions taken by memgate's programs.");
-	for (size_t i = 0; i < snap->n; i++)
-		for (size_t r = 0; r < sizeof(decisions) / sizeof(decisions[0]); r++)
-			printf("memgate_decisions_total{container=\"%s\",op=\"%s\",decision=\"%s\"} "
-			       "%" PRIu64 "\n",
-			       id_text(snap->entries[i].id, true, id), decisions[r].op,
-			       decisions[r].decision,
-			       decision(&snap->entries[i].stats, r));
-	for (size_t m = 0; m < sizeof(metrics) / sizeof(metrics[0]); m++) {
+	if (d->has && !d->has(e))
+		return;
+	printf("%s{container=\"%s\"%s} ", metrics[m].name, id_text(e->id, true, id),
+	       metrics[m].labels ? metrics[m].labels : "");
+	if (metrics[m].seconds)
+		printf("%.9f\n", v / 1e9);
+	else if (d->is_signed)
+		printf("%" PRId64 "\n", (int64_t)v);
+	else
+		printf("%" PRIu64 "\n", v);
+}
+
+void render_prometheus(const struct mg_snapshot *snap)
+{
+	/* Each name's rows: per container, one sample a row. */
+	for (size_t m = 0, end; m < N_METRICS; m = end) {
+		for (end = m + 1; end < N_METRICS && !strcmp(metrics[end].name, metrics[m].name); end++)
+			;
 		header(metrics[m].name, metrics[m].type, metrics[m].help);
 		for (size_t i = 0; i < snap->n; i++)
-			if (metrics[m].sample(&snap->entries[i], v, sizeof(v)))
-				printf("%s{container=\"%s\"} %s\n", metrics[m].name,
-				       id_text(snap->entries[i].id, true, id), v);
+			for (size_t r = m; r < end; r++)
+				sample(&snap->entries[i], r);
 	}
 	header("memgate_events_dropped_total", "counter", "Events lost to a full ring buffer.");
 	printf("memgate_events_dropped_total %" PRIu64 "\n", (uint64_t)snap->globals.events_dropped);
@@ -262,7 +365,7 @@ static void render_prometheus(const struct mg_snapshot *snap)
 }
 
 /* The table for a terminal, tenant bytes escaped. */
-static void render_table(const struct mg_snapshot *snap)
+void render_table(const struct mg_snapshot *snap)
 {
 	const struct mg_snapshot_entry *list = snap->entries;
 	const struct mg_retired *retired = snap->retired;
