@@ -18,17 +18,46 @@
 
 char LICENSE[] SEC("license") = "GPL";
 
+/*
+ * The probing process: its tgid in its own PID namespace, and that
+ * namespace (/proc/self/ns/pid: the kernel's dev_t of nsfs, the inode).
+ * Pids are compared there, so a probe in a pod without hostPID finds
+ * itself as one on the node does.
+ */
 const volatile __u32 target_tgid;
+const volatile __u64 target_ns_dev, target_ns_ino;
 
 __u64 fired[MG_PROBE_COUNT][MG_PROBE_TARGETS];
 
-/* The probing process, or the child it forks to trigger exits. */
+/* The tgid of task at level, the depth of a PID namespace it is in; 0 if none. */
+static __always_inline __u32 tgid_at(struct task_struct *task, unsigned int level)
+{
+	struct pid *pid = BPF_CORE_READ(task, group_leader, thread_pid);
+	int nr = 0;
+
+	if (!pid || BPF_CORE_READ(pid, level) < level)
+		return 0;
+	bpf_probe_read_kernel(&nr, sizeof(nr),
+			      (void *)pid + bpf_core_field_offset(struct pid, numbers) +
+				      level * bpf_core_type_size(struct upid) +
+				      bpf_core_field_offset(struct upid, nr));
+	return nr;
+}
+
+/*
+ * The probing process, or the child it forks to trigger exits: both in
+ * the probe's PID namespace (a child's parent is at the same depth).
+ */
 static __always_inline void count(enum mg_probe probe, int i)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
+	struct bpf_pidns_info ns;
 
-	if (bpf_get_current_pid_tgid() >> 32 == target_tgid ||
-	    BPF_CORE_READ(task, real_parent, tgid) == target_tgid)
+	if (bpf_get_ns_current_pid_tgid(target_ns_dev, target_ns_ino, &ns, sizeof(ns)))
+		return;
+	if (ns.tgid == target_tgid ||
+	    tgid_at(BPF_CORE_READ(task, real_parent), BPF_CORE_READ(task, thread_pid, level)) ==
+		    target_tgid)
 		__sync_fetch_and_add(&fired[probe][i], 1);
 }
 

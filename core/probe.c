@@ -7,6 +7,8 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <bpf/libbpf.h>
 
@@ -260,7 +262,7 @@ static int own_cgroup_fd(void)
 	struct mg_error ignored;
 	struct mg_cgroup cg;
 
-	if (mg_cgroup_of_pid(getpid(), &cg, &ignored) < 0)
+	if (mg_cgroup_of_self(&cg, &ignored) < 0)
 		return -1;
 	return open(cg.path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 }
@@ -278,6 +280,7 @@ static void probe_one(enum mg_probe which, const struct mg_probe_targets *t,
 	struct bpf_program *prog;
 	struct probe_bpf *skel;
 	size_t i, fired = 0, silent = t->n;
+	struct stat pidns;
 	const char *own;
 	char step[96];
 	int ret;
@@ -289,7 +292,14 @@ static void probe_one(enum mg_probe which, const struct mg_probe_targets *t,
 		why(r, "open", errno);
 		return;
 	}
+	/* Our pid and PID namespace, where the programs compare: hostPID or not. */
+	if (stat("/proc/self/ns/pid", &pidns) < 0) {
+		why(r, "stat /proc/self/ns/pid", errno);
+		goto out;
+	}
 	skel->rodata->target_tgid = getpid();
+	skel->rodata->target_ns_dev = (__u64)major(pidns.st_dev) << 20 | minor(pidns.st_dev);
+	skel->rodata->target_ns_ino = pidns.st_ino;
 	bpf_object__for_each_program(prog, skel->obj)
 		bpf_program__set_autoload(prog, false);
 	for (i = 0; i < t->n; i++) {
