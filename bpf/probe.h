@@ -3,6 +3,7 @@
 #ifndef MG_PROBE_BPF_H
 #define MG_PROBE_BPF_H
 
+/* Each is an attach type; its name (core/probe.c) is the type's SEC() prefix. */
 enum mg_probe {
 	MG_PROBE_FMOD_RET,
 	MG_PROBE_FENTRY,
@@ -13,12 +14,10 @@ enum mg_probe {
 	MG_PROBE_COUNT,
 };
 
-/* The hooks MG_PROBE_LSM attaches to, all three: it fires when each does. */
-enum mg_probe_lsm_hook {
-	MG_PROBE_LSM_TASK_ALLOC,
-	MG_PROBE_LSM_MMAP_FILE,
-	MG_PROBE_LSM_FILE_MPROTECT,
-	MG_PROBE_LSM_HOOKS,
-};
+/*
+ * The attach points one mechanism tries at once (lsm: task_alloc,
+ * mmap_file, file_mprotect), each with a program of its own.
+ */
+#define MG_PROBE_TARGETS 4
 
 #endif

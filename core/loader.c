@@ -66,7 +66,8 @@ struct named_map {
  * and its variants, [memcg kfuncs][lsm/].  A program with no lsm/ form
  * leaves that column NULL and the other is taken; a row whose chosen cell
  * is NULL loads nothing here (fork_commit without the BPF LSM).  Loading,
- * attaching and unpinning all read this table; a new backend is a row.
+ * attaching, unpinning and `memgate probe` (MG_VARIANT_PROBE*: the attach
+ * points it tries) all read this table; a new backend is a row.
  */
 #define ONE(name) { { name, NULL }, { name, NULL } }
 #define KFUNC(name) { { name, NULL }, { name "_kfunc", NULL } }
@@ -75,14 +76,15 @@ struct named_map {
 
 const struct mg_variants mg_variants[] = {
 	/* First: left out where it is not loaded (no BPF LSM). */
-	{ .link = "fork_commit", .prog = { { NULL, "mg_fork_lsm" }, { NULL, "mg_fork_lsm_kfunc" } } },
-	{ .link = "vm_enough", .prog = KFUNC("mg_vm_enough") },
-	{ .link = "mmap_file", .prog = KFUNC_LSM("mg_mmap_file") },
-	{ .link = "mprotect", .prog = KFUNC_LSM("mg_mprotect") },
+	{ .link = "fork_commit", .prog = { { NULL, "mg_fork_lsm" }, { NULL, "mg_fork_lsm_kfunc" } },
+	  .flags = MG_VARIANT_PROBE_LSM },
+	{ .link = "vm_enough", .prog = KFUNC("mg_vm_enough"), .flags = MG_VARIANT_PROBE },
+	{ .link = "mmap_file", .prog = KFUNC_LSM("mg_mmap_file"), .flags = MG_VARIANT_PROBE_LSM },
+	{ .link = "mprotect", .prog = KFUNC_LSM("mg_mprotect"), .flags = MG_VARIANT_PROBE_LSM },
 	{ .link = "mmap_addr", .prog = KFUNC_LSM("mg_mmap_addr") },
 	{ .link = "shm_alloc", .prog = KFUNC_LSM("mg_shm_alloc") },
 	/* Shared memory's inode life: lsm/ where the BPF LSM is active, never skipped. */
-	{ .link = "inode_alloc", .prog = LSM("mg_inode_alloc") },
+	{ .link = "inode_alloc", .prog = LSM("mg_inode_alloc"), .flags = MG_VARIANT_PROBE },
 	{ .link = "inode_free", .prog = LSM("mg_inode_free") },
 	{ .link = "munmap_exit", .prog = ONE("mg_munmap_exit") },
 	{ .link = "brk_exit", .prog = ONE("mg_brk_exit") },
@@ -91,9 +93,10 @@ const struct mg_variants mg_variants[] = {
 	{ .link = "exit_mmap", .prog = ONE("mg_exit_mmap") },
 	{ .link = "exec", .prog = ONE("mg_exec") },
 	{ .link = "exec_done", .prog = ONE("mg_exec_done") },
-	{ .link = "fork", .prog = ONE("mg_fork") },
+	{ .link = "fork", .prog = ONE("mg_fork"), .flags = MG_VARIANT_PROBE },
 	/* The fork gate: pinned as progs/task_alloc, attached per container. */
-	{ .link = "task_alloc", .prog = KFUNC("mg_task_alloc"), .flags = MG_VARIANT_CGROUP },
+	{ .link = "task_alloc", .prog = KFUNC("mg_task_alloc"),
+	  .flags = MG_VARIANT_CGROUP | MG_VARIANT_PROBE },
 };
 
 const size_t mg_variants_count = sizeof(mg_variants) / sizeof(mg_variants[0]);
@@ -130,6 +133,34 @@ int mg_variants_choose(struct bpf_object *obj, bool kfuncs, bool lsm_cgroup, boo
 		bpf_program__set_autoload(prog, load);
 	}
 	return 0;
+}
+
+int mg_variants_probed(char (*sections)[MG_SECTION_LEN], size_t max)
+{
+	struct memgate_bpf *skel = memgate_bpf__open();
+	size_t n = 0;
+	int ret = 0;
+
+	if (!skel)
+		return -errno;
+	for (size_t i = 0; i < mg_variants_count && !ret; i++)
+		for (int l = 0; l < 2 && !ret; l++) {
+			const char *name = mg_variants[i].prog[0][l];
+			struct bpf_program *prog;
+
+			if (!(mg_variants[i].flags & (l ? MG_VARIANT_PROBE_LSM : MG_VARIANT_PROBE)))
+				continue;
+			prog = name ? bpf_object__find_program_by_name(skel->obj, name) : NULL;
+			if (!prog)
+				ret = -ENOENT;
+			else if (n == max)
+				ret = -E2BIG;
+			else if (snprintf(sections[n++], MG_SECTION_LEN, "%s",
+					  bpf_program__section_name(prog)) >= MG_SECTION_LEN)
+				ret = -ENAMETOOLONG;
+		}
+	memgate_bpf__destroy(skel);
+	return ret ? ret : (int)n;
 }
 
 /* The enforcement object, on the monitor's maps: one state for both. */

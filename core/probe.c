@@ -7,33 +7,110 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <bpf/libbpf.h>
 
 #include "mg_cgroup.h"
 #include "mg_cleanup.h"
+#include "mg_loader.h"
 #include "mg_monitor.h"
 #include "mg_probe.h"
 #include "probe.skel.h"
 #include "monitor.skel.h"
 
+/*
+ * Each mechanism: its attach type (the SEC() prefix of the loader's
+ * programs it stands for), what memgate uses it for, and what it means
+ * when it attaches but never fires.  Where it attaches is the loader's
+ * table's (mg_probe_targets()).
+ */
 static const struct {
-	const char *name, *target, *used_for;
+	const char *name, *used_for, *never_called;
 } mechanisms[MG_PROBE_COUNT] = {
-	[MG_PROBE_FMOD_RET] = { "fmod_ret", "security_vm_enough_memory_mm",
+	[MG_PROBE_FMOD_RET] = { "fmod_ret",
 				"commit-limit and pressure-gate: decides each commit before it is granted" },
-	[MG_PROBE_FENTRY] = { "fentry", "security_inode_alloc",
+	[MG_PROBE_FENTRY] = { "fentry",
 			      "commit-limit: trampolines on plain functions, as the fexit programs "
 			      "on munmap, brk, mremap, mprotect and exec use, and shared memory's "
 			      "inode life without the BPF LSM" },
-	[MG_PROBE_LSM_CGROUP] = { "lsm_cgroup", "task_alloc", "fork-gate: one program per container's cgroup" },
-	[MG_PROBE_LSM] = { "lsm", "task_alloc,mmap_file,file_mprotect",
+	[MG_PROBE_LSM_CGROUP] = { "lsm_cgroup", "fork-gate: one program per container's cgroup" },
+	[MG_PROBE_LSM] = { "lsm",
 			   "fork-gate, and fork, mmap and mprotect decided where they are never "
-			   "skipped: the BPF LSM is active" },
-	[MG_PROBE_TP_BTF] = { "tp_btf", "sched_process_fork",
-			      "commit-limit (fork and exec accounting) and monitor mode" },
-	[MG_PROBE_TRACEPOINT] = { "tracepoint", "sched/sched_process_fork", "monitoring (tracefs)" },
+			   "skipped: the BPF LSM is active",
+			   "attached but never called: the BPF LSM is not in lsm=" },
+	[MG_PROBE_TP_BTF] = { "tp_btf", "commit-limit (fork and exec accounting) and monitor mode" },
+	[MG_PROBE_TRACEPOINT] = { "tracepoint", "monitoring (tracefs)" },
 };
+
+const char *mg_probe_name(enum mg_probe which)
+{
+	return mechanisms[which].name;
+}
+
+/* The mechanism's i-th program, probe_<mechanism>[_<i>] (probe.bpf.c), or NULL. */
+static struct bpf_program *probe_prog(struct probe_bpf *skel, enum mg_probe which, size_t i)
+{
+	char name[64];
+
+	if (i)
+		snprintf(name, sizeof(name), "probe_%s_%zu", mechanisms[which].name, i);
+	else
+		snprintf(name, sizeof(name), "probe_%s", mechanisms[which].name);
+	return bpf_object__find_program_by_name(skel->obj, name);
+}
+
+/* The section's attach type and target: "fmod_ret/x" is "fmod_ret" and "x". */
+static bool split_section(const char *section, const char *type, const char **target)
+{
+	size_t len = strlen(type);
+
+	*target = section + len + 1;
+	return !strncmp(section, type, len) && section[len] == '/';
+}
+
+int mg_probe_targets(struct mg_probe_targets out[MG_PROBE_COUNT])
+{
+	char sections[MG_PROBE_COUNT * MG_PROBE_TARGETS][MG_SECTION_LEN];
+	struct probe_bpf *skel;
+	const char *target;
+	int n, ret = 0;
+
+	memset(out, 0, sizeof(*out) * MG_PROBE_COUNT);
+	n = mg_variants_probed(sections, MG_PROBE_COUNT * MG_PROBE_TARGETS);
+	if (n < 0)
+		return n;
+	for (int s = 0; s < n; s++) {
+		int which = 0;
+
+		while (which < MG_PROBE_COUNT &&
+		       !split_section(sections[s], mechanisms[which].name, &target))
+			which++;
+		if (which == MG_PROBE_COUNT)
+			return -ENOENT; /* an attach type no mechanism tries: add one */
+		if (out[which].n == MG_PROBE_TARGETS)
+			return -E2BIG;
+		snprintf(out[which].target[out[which].n++], MG_SECTION_LEN, "%s", target);
+	}
+	/* A mechanism none of the table's programs uses: its probe program's own target. */
+	skel = probe_bpf__open();
+	if (!skel)
+		return -errno;
+	for (int which = 0; which < MG_PROBE_COUNT && !ret; which++) {
+		struct bpf_program *prog = probe_prog(skel, which, 0);
+
+		if (out[which].n)
+			continue;
+		if (prog &&
+		    split_section(bpf_program__section_name(prog), mechanisms[which].name, &target))
+			snprintf(out[which].target[out[which].n++], MG_SECTION_LEN, "%s", target);
+		else
+			ret = -ENOENT;
+	}
+	probe_bpf__destroy(skel);
+	return ret;
+}
 
 static int quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
@@ -185,55 +262,27 @@ static int own_cgroup_fd(void)
 	struct mg_error ignored;
 	struct mg_cgroup cg;
 
-	if (mg_cgroup_of_pid(getpid(), &cg, &ignored) < 0)
+	if (mg_cgroup_of_self(&cg, &ignored) < 0)
 		return -1;
 	return open(cg.path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 }
 
-static const char *const lsm_hooks[MG_PROBE_LSM_HOOKS] = { "task_alloc", "mmap_file",
-								  "file_mprotect" };
-
-/* Attach to every hook, trigger once: fires when each of them fired. */
-static void probe_lsm_hooks(struct probe_bpf *skel, struct bpf_program *const *progs,
-			    struct bpf_link **links, struct mg_probe_result *r)
+/*
+ * Attach the mechanism's program to each of its targets, trigger once:
+ * fires when each of them fired.
+ */
+static void probe_one(enum mg_probe which, const struct mg_probe_targets *t,
+		      struct mg_probe_result *r)
 {
-	char step[64];
-	int i;
-
-	for (i = 0; i < MG_PROBE_LSM_HOOKS; i++) {
-		links[i] = bpf_program__attach(progs[i]);
-		if (!links[i]) {
-			snprintf(step, sizeof(step), "attach to %s", lsm_hooks[i]);
-			why(r, step, errno);
-			break;
-		}
-	}
-	r->attaches = i == MG_PROBE_LSM_HOOKS;
-	if (r->attaches)
-		trigger();
-	for (i = 0; i < MG_PROBE_LSM_HOOKS; i++)
-		bpf_link__destroy(links[i]);
-	if (!r->attaches)
-		return;
-	r->fires = true;
-	for (i = 0; i < MG_PROBE_LSM_HOOKS && r->fires; i++)
-		r->fires = skel->bss->lsm_fired[i] > 0;
-	if (r->fires)
-		return;
-	if (!skel->bss->lsm_fired[0] && !skel->bss->lsm_fired[1] && !skel->bss->lsm_fired[2])
-		snprintf(r->why_not, sizeof(r->why_not),
-			 "attached but never called: the BPF LSM is not in lsm=");
-	else
-		snprintf(r->why_not, sizeof(r->why_not), "attached to %s but never called there",
-			 lsm_hooks[i - 1]);
-}
-
-static void probe_one(enum mg_probe which, struct mg_probe_result *r)
-{
+	struct bpf_link *links[MG_PROBE_TARGETS] = {};
+	struct bpf_program *progs[MG_PROBE_TARGETS];
 	_cleanup_close_ int cgroup_fd = -1;
-	struct bpf_program *chosen;
-	struct bpf_link *link;
+	struct bpf_program *prog;
 	struct probe_bpf *skel;
+	size_t i, fired = 0, silent = t->n;
+	struct stat pidns;
+	const char *own;
+	char step[96];
 	int ret;
 
 	if (which == MG_PROBE_TRACEPOINT && !ensure_tracefs(r->why_not, sizeof(r->why_not)))
@@ -243,57 +292,75 @@ static void probe_one(enum mg_probe which, struct mg_probe_result *r)
 		why(r, "open", errno);
 		return;
 	}
-	struct bpf_program *progs[MG_PROBE_COUNT] = {
-		[MG_PROBE_FMOD_RET] = skel->progs.probe_fmod_ret,
-		[MG_PROBE_FENTRY] = skel->progs.probe_fentry,
-		[MG_PROBE_LSM_CGROUP] = skel->progs.probe_lsm_cgroup,
-		[MG_PROBE_LSM] = skel->progs.probe_lsm,
-		[MG_PROBE_TP_BTF] = skel->progs.probe_tp_btf,
-		[MG_PROBE_TRACEPOINT] = skel->progs.probe_tracepoint,
-	};
-
-	/* lsm: every hook memgate decides on, each attached and each to fire. */
-	struct bpf_program *lsm[MG_PROBE_LSM_HOOKS] = {
-		[MG_PROBE_LSM_TASK_ALLOC] = skel->progs.probe_lsm,
-		[MG_PROBE_LSM_MMAP_FILE] = skel->progs.probe_lsm_mmap_file,
-		[MG_PROBE_LSM_FILE_MPROTECT] = skel->progs.probe_lsm_file_mprotect,
-	};
-	struct bpf_link *lsm_links[MG_PROBE_LSM_HOOKS] = {};
-
+	/* Our pid and PID namespace, where the programs compare: hostPID or not. */
+	if (stat("/proc/self/ns/pid", &pidns) < 0) {
+		why(r, "stat /proc/self/ns/pid", errno);
+		goto out;
+	}
 	skel->rodata->target_tgid = getpid();
-	for (int i = 0; i < MG_PROBE_COUNT; i++)
-		bpf_program__set_autoload(progs[i], i == (int)which);
-	for (int i = 0; i < MG_PROBE_LSM_HOOKS; i++)
-		bpf_program__set_autoload(lsm[i], which == MG_PROBE_LSM);
-	chosen = progs[which];
+	skel->rodata->target_ns_dev = (__u64)major(pidns.st_dev) << 20 | minor(pidns.st_dev);
+	skel->rodata->target_ns_ino = pidns.st_ino;
+	bpf_object__for_each_program(prog, skel->obj)
+		bpf_program__set_autoload(prog, false);
+	for (i = 0; i < t->n; i++) {
+		progs[i] = probe_prog(skel, which, i);
+		if (!progs[i]) {
+			why(r, "open", ENOENT);
+			goto out;
+		}
+		bpf_program__set_autoload(progs[i], true);
+		/* Where the table says, unless its SEC() names a target (the tracepoint). */
+		if (!split_section(bpf_program__section_name(progs[i]), mechanisms[which].name,
+				   &own)) {
+			ret = bpf_program__set_attach_target(progs[i], 0, t->target[i]);
+			if (ret) {
+				why(r, "load", -ret);
+				goto out;
+			}
+		}
+	}
 	ret = probe_bpf__load(skel);
 	if (ret) {
 		why(r, "load", -ret);
 		goto out;
 	}
 	r->loads = true;
-	if (which == MG_PROBE_LSM) {
-		probe_lsm_hooks(skel, lsm, lsm_links, r);
+	for (i = 0; i < t->n; i++) {
+		if (bpf_program__expected_attach_type(progs[i]) == BPF_LSM_CGROUP) {
+			if (cgroup_fd < 0)
+				cgroup_fd = own_cgroup_fd();
+			links[i] = bpf_program__attach_cgroup(progs[i], cgroup_fd);
+		} else {
+			links[i] = bpf_program__attach(progs[i]);
+		}
+		if (!links[i]) {
+			if (t->n > 1)
+				snprintf(step, sizeof(step), "attach to %s", t->target[i]);
+			why(r, t->n > 1 ? step : "attach", errno);
+			break;
+		}
+	}
+	r->attaches = i == t->n;
+	if (r->attaches)
+		trigger();
+	for (i = 0; i < t->n; i++)
+		bpf_link__destroy(links[i]);
+	if (!r->attaches)
 		goto out;
+	for (i = 0; i < t->n; i++) {
+		if (skel->bss->fired[which][i])
+			fired++;
+		else if (silent == t->n)
+			silent = i;
 	}
-	if (which == MG_PROBE_LSM_CGROUP) {
-		cgroup_fd = own_cgroup_fd();
-		link = bpf_program__attach_cgroup(chosen, cgroup_fd);
-	} else {
-		link = bpf_program__attach(chosen);
-	}
-	if (!link) {
-		why(r, "attach", errno);
-		goto out;
-	}
-	r->attaches = true;
-	trigger();
-	bpf_link__destroy(link);
-	r->fires = skel->bss->fired[which] > 0;
-	if (!r->fires)
-		snprintf(r->why_not, sizeof(r->why_not),
-			 which == MG_PROBE_LSM ? "attached but never called: the BPF LSM is not in lsm="
-					       : "attached but never called");
+	r->fires = fired == t->n;
+	if (!fired)
+		snprintf(r->why_not, sizeof(r->why_not), "%s",
+			 mechanisms[which].never_called ? mechanisms[which].never_called
+							: "attached but never called");
+	else if (!r->fires)
+		snprintf(r->why_not, sizeof(r->why_not), "attached to %s but never called there",
+			 t->target[silent]);
 out:
 	probe_bpf__destroy(skel);
 }
@@ -340,13 +407,24 @@ out:
 void mg_probe_all(struct mg_probe_result results[MG_PROBE_COUNT], bool verbose)
 {
 	libbpf_print_fn_t old = libbpf_set_print(verbose ? capture : quiet);
+	struct mg_probe_targets targets[MG_PROBE_COUNT];
+	int ret = mg_probe_targets(targets);
 
 	for (int i = 0; i < MG_PROBE_COUNT; i++) {
+		size_t n = 0;
+
 		memset(&results[i], 0, sizeof(results[i]));
 		results[i].name = mechanisms[i].name;
-		results[i].target = mechanisms[i].target;
 		results[i].used_for = mechanisms[i].used_for;
-		probe_one(i, &results[i]);
+		for (size_t k = 0; k < targets[i].n && !ret; k++)
+			n += snprintf(results[i].target + n, n < sizeof(results[i].target) ?
+							       sizeof(results[i].target) - n : 0,
+				      "%s%s", k ? "," : "", targets[i].target[k]);
+		if (ret < 0) /* make unit's test_loader fails first */
+			snprintf(results[i].why_not, sizeof(results[i].why_not),
+				 "the loader's table gives no attach points: %s", strerror(-ret));
+		else
+			probe_one(i, &targets[i], &results[i]);
 		if (!results[i].fires)
 			take_captured(results[i].libbpf, sizeof(results[i].libbpf));
 		free(captured);

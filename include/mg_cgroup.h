@@ -28,6 +28,9 @@ int mg_cgroup_path_parse(const char *proc_cgroup, char *path, size_t size, struc
 /* The cgroup v2 of a live process. */
 int mg_cgroup_of_pid(pid_t pid, struct mg_cgroup *cg, struct mg_error *err);
 
+/* The caller's own, from /proc/self: right whichever PID namespace /proc shows. */
+int mg_cgroup_of_self(struct mg_cgroup *cg, struct mg_error *err);
+
 /*
  * Whether the cgroup with this id still exists: 1 or 0, by its id (one
  * open_by_handle_at on a mount opened once per process), or -errno when that

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * The enforcement object's programs (core/loader.c): one table of variants
- * from which loading, attaching and unpinning read.  Opening and loading
- * the pin tree is mg_shared_open() (mg_shared.h).
+ * from which loading, attaching, unpinning and `memgate probe` read.
+ * Opening and loading the pin tree is mg_shared_open() (mg_shared.h).
  */
 #ifndef MG_LOADER_H
 #define MG_LOADER_H
@@ -11,6 +11,9 @@
 #include <stddef.h>
 
 #define MG_VARIANT_CGROUP 1 /* pinned as progs/<link>, attached per container */
+/* `memgate probe` tries the row's attach point: of its plain variant, of its lsm/ one. */
+#define MG_VARIANT_PROBE 2     /* prog[0][0] */
+#define MG_VARIANT_PROBE_LSM 4 /* prog[0][1] */
 
 struct mg_variants {
 	const char *link;	   /* links/<link> (progs/<link> for MG_VARIANT_CGROUP) */
@@ -35,5 +38,15 @@ const char *mg_variant_chosen(const struct mg_variants *row, bool kfuncs, bool l
  */
 struct bpf_object;
 int mg_variants_choose(struct bpf_object *obj, bool kfuncs, bool lsm_cgroup, bool lsm);
+
+/*
+ * The attach points `memgate probe` tries, in the table's order: the
+ * section ("type/target", as its SEC() says) of each cell a row marks
+ * MG_VARIANT_PROBE or MG_VARIANT_PROBE_LSM.  Opens the enforcement object,
+ * loads nothing.  Their number, or -ENOENT (a marked cell names no
+ * program), -E2BIG (more than max), -errno (the object does not open).
+ */
+#define MG_SECTION_LEN 64
+int mg_variants_probed(char (*sections)[MG_SECTION_LEN], size_t max);
 
 #endif

@@ -259,18 +259,16 @@ int mg_cgroup_memory_usage(uint64_t id, struct mg_cgroup_memory *mem)
 	return 0;
 }
 
-int mg_cgroup_of_pid(pid_t pid, struct mg_cgroup *cg, struct mg_error *err)
+/* The cgroup /proc/<pid>/cgroup (file) names. */
+static int cgroup_of(const char *file, struct mg_cgroup *cg, struct mg_error *err)
 {
 	_cleanup_free_ char *proc_cgroup = NULL;
-	char file[64], mount[4096], rel[4096];
+	char mount[4096], rel[4096];
 	int ret;
 
-	if (pid <= 0)
-		return mg_fail(err, EINVAL, "OCI state: \"pid\" is missing; expected the container's pid at this stage");
 	ret = cgroup2_mount(mount, sizeof(mount), err);
 	if (ret < 0)
 		return ret;
-	snprintf(file, sizeof(file), "/proc/%d/cgroup", pid);
 	ret = mg_read_file(file, 1 << 16, &proc_cgroup, err);
 	if (ret < 0)
 		return ret;
@@ -287,6 +285,21 @@ int mg_cgroup_of_pid(pid_t pid, struct mg_cgroup *cg, struct mg_error *err)
 		if (*p == '/' && p[1] && p[1] != '/')
 			cg->level++;
 	return cgroup_id_of(cg->path, &cg->id, err);
+}
+
+int mg_cgroup_of_pid(pid_t pid, struct mg_cgroup *cg, struct mg_error *err)
+{
+	char file[64];
+
+	if (pid <= 0)
+		return mg_fail(err, EINVAL, "OCI state: \"pid\" is missing; expected the container's pid at this stage");
+	snprintf(file, sizeof(file), "/proc/%d/cgroup", pid);
+	return cgroup_of(file, cg, err);
+}
+
+int mg_cgroup_of_self(struct mg_cgroup *cg, struct mg_error *err)
+{
+	return cgroup_of("/proc/self/cgroup", cg, err);
 }
 
 int mg_cgroup_memory_max(const struct mg_cgroup *cg, uint64_t *bytes, struct mg_error *err)

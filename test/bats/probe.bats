@@ -53,3 +53,19 @@ mechanism() {
 @test "probe: a verdict per knob and mode first, every one yes here" {
 	jq -e '[.verdicts[] | "\(.name)=\(.available)"] == ["commit-limit=true", "pressure-gate=true", "fork-gate=true", "audit=true", "monitor=true"]' "$BATS_FILE_TMPDIR/probe.json"
 }
+
+# A pod without hostPID: memgate probe in a PID namespace of its own, with
+# a /proc of its own (the pod's) and with the node's (the installer chroots
+# into the node's root), finds its programs firing as on the node.
+@test "probe in a PID namespace of its own gives the verdicts and mechanisms it gives outside" {
+	local want
+	want=$(jq -c '.verdicts, [.mechanisms[] | del(.libbpf)]' "$BATS_FILE_TMPDIR/probe.json")
+	jq -e '[.mechanisms[].fires] | all' "$BATS_FILE_TMPDIR/probe.json"
+	for proc in --mount-proc ""; do
+		unshare -pf $proc memgate probe --json >"$BATS_TEST_TMPDIR/ns.json"
+		[ "$(unshare -pf $proc sh -c 'echo $$')" = 1 ]
+		run jq -c '.verdicts, [.mechanisms[] | del(.libbpf)]' "$BATS_TEST_TMPDIR/ns.json"
+		[ "$status" -eq 0 ]
+		[ "$output" = "$want" ] || { echo "unshare -pf $proc: $output, outside: $want"; false; }
+	done
+}

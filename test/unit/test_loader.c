@@ -3,12 +3,14 @@
  * The loader's table of program variants (core/loader.c): it names every
  * program of the enforcement object, and for each kernel it picks the
  * programs the matrix written out by hand before it picked; and `memgate
- * probe` tries what it loads.  Opens the skeletons, loads nothing.
+ * probe` tries where it loads, the attach points the table marks.  Opens
+ * the skeletons, loads nothing.
  */
 #include <bpf/libbpf.h>
 
 #include "unit.h"
 #include "mg_loader.h"
+#include "mg_probe.h"
 #include "memgate.skel.h"
 #include "probe.skel.h"
 
@@ -125,38 +127,158 @@ static void each_row_one_program(void **state)
 		}
 }
 
+/* The probe's attach points, or the test fails saying why there are none. */
+static void targets_of(struct mg_probe_targets t[MG_PROBE_COUNT])
+{
+	int ret = mg_probe_targets(t);
+
+	if (ret)
+		failf("mg_probe_targets: %s: a row marks an attach type no mechanism tries, or a "
+		      "mechanism has nowhere to attach, or more than MG_PROBE_TARGETS",
+		      strerror(-ret));
+}
+
+/* The table's program whose section is type/target, or NULL. */
+static const char *table_program(struct memgate_bpf *mg, const char *type, const char *target)
+{
+	char want[2 * MG_SECTION_LEN];
+
+	snprintf(want, sizeof(want), "%s/%s", type, target);
+	for (size_t i = 0; i < mg_variants_count; i++)
+		for (int k = 0; k < 4; k++) {
+			const char *name = mg_variants[i].prog[k / 2][k % 2];
+			struct bpf_program *q = name ? bpf_object__find_program_by_name(mg->obj, name) : NULL;
+
+			if (q && !strcmp(bpf_program__section_name(q), want))
+				return name;
+		}
+	return NULL;
+}
+
 /*
- * `memgate probe` tries what the loader loads: each probe program's section
- * (fentry/security_inode_alloc, lsm/mmap_file, ...) is the section of a
- * program in the table.  The tracepoint probe is tracefs's, none of memgate's.
+ * `memgate probe` tries what the loader loads: each mechanism attaches
+ * where a program of the table of its type does (fentry/security_inode_alloc,
+ * lsm/mmap_file, ...), and at least once.  The tracepoint probe is
+ * tracefs's, none of memgate's: it keeps its own target, of a type no
+ * program of the table has.
  */
 static void probe_tries_what_the_table_loads(void **state)
 {
+	struct mg_probe_targets t[MG_PROBE_COUNT];
 	struct memgate_bpf *mg = memgate_bpf__open();
+
+	assert_non_null(mg);
+	targets_of(t);
+	for (int m = 0; m < MG_PROBE_COUNT; m++) {
+		const char *type = mg_probe_name(m);
+
+		if (!t[m].n)
+			failf("%s tries no attach point", type);
+		for (size_t i = 0; i < t[m].n; i++) {
+			bool in_table = table_program(mg, type, t[m].target[i]);
+
+			if (in_table != (m != MG_PROBE_TRACEPOINT))
+				failf("%s probes %s, %s", type, t[m].target[i],
+				      in_table ? "a program of the loader's table (the tracepoint is tracefs's)"
+					       : "which no program of the loader's table is");
+		}
+	}
+	memgate_bpf__destroy(mg);
+}
+
+/*
+ * What `memgate probe` tried when probe.bpf.c named its targets (7202fc1):
+ * the table's marks give the same.  A row newly marked MG_VARIANT_PROBE*
+ * adds its attach point here.
+ */
+static void probe_targets_as_before(void **state)
+{
+	static const char *const before[MG_PROBE_COUNT] = {
+		[MG_PROBE_FMOD_RET] = "security_vm_enough_memory_mm",
+		[MG_PROBE_FENTRY] = "security_inode_alloc",
+		[MG_PROBE_LSM_CGROUP] = "task_alloc",
+		[MG_PROBE_LSM] = "task_alloc,mmap_file,file_mprotect",
+		[MG_PROBE_TP_BTF] = "sched_process_fork",
+		[MG_PROBE_TRACEPOINT] = "sched/sched_process_fork",
+	};
+	struct mg_probe_targets t[MG_PROBE_COUNT];
+
+	targets_of(t);
+	for (int m = 0; m < MG_PROBE_COUNT; m++) {
+		char got[MG_PROBE_TARGETS * MG_SECTION_LEN] = "";
+
+		for (size_t i = 0; i < t[m].n; i++) {
+			if (i)
+				strcat(got, ",");
+			strcat(got, t[m].target[i]);
+		}
+		if (strcmp(got, before[m]))
+			failf("%s tries %s, before %s", mg_probe_name(m), got, before[m]);
+	}
+}
+
+/*
+ * probe.bpf.c has a program for each attach point a mechanism tries, of
+ * the mechanism's type and without a target of its own (the table gives
+ * it), but for the tracepoint's; and no program of another type.
+ */
+static void probe_has_a_program_per_target(void **state)
+{
+	struct mg_probe_targets t[MG_PROBE_COUNT];
 	struct probe_bpf *probe = probe_bpf__open();
+	size_t count[MG_PROBE_COUNT] = {};
+	struct bpf_program *p;
+
+	assert_non_null(probe);
+	targets_of(t);
+	bpf_object__for_each_program(p, probe->obj) {
+		const char *section = bpf_program__section_name(p);
+		int m = 0;
+
+		while (m < MG_PROBE_COUNT && strcmp(section, mg_probe_name(m)) &&
+		       !(m == MG_PROBE_TRACEPOINT && !strncmp(section, "tracepoint/", 11)))
+			m++;
+		if (m == MG_PROBE_COUNT)
+			failf("%s: section %s is no mechanism's, or names a target the table should give",
+			      bpf_program__name(p), section);
+		count[m]++;
+	}
+	for (int m = 0; m < MG_PROBE_COUNT; m++)
+		if (count[m] < t[m].n)
+			failf("%s tries %zu attach points with %zu programs", mg_probe_name(m), t[m].n,
+			      count[m]);
+	probe_bpf__destroy(probe);
+}
+
+/*
+ * Every attach type the loader loads is probed: a program of a type no
+ * mechanism tries (a new backend's) needs a mechanism in core/probe.c.
+ * fentry stands for fexit, the same trampoline on a plain function.
+ */
+static void every_attach_type_is_probed(void **state)
+{
+	struct mg_probe_targets t[MG_PROBE_COUNT];
+	struct memgate_bpf *mg = memgate_bpf__open();
 	struct bpf_program *p;
 
 	assert_non_null(mg);
-	assert_non_null(probe);
-	bpf_object__for_each_program(p, probe->obj) {
-		const char *want = bpf_program__section_name(p);
-		bool found = false;
+	targets_of(t);
+	bpf_object__for_each_program(p, mg->obj) {
+		const char *section = bpf_program__section_name(p);
+		size_t len = strcspn(section, "/");
+		bool probed = false;
 
-		if (!strcmp(bpf_program__name(p), "probe_tracepoint"))
-			continue;
-		for (size_t i = 0; i < mg_variants_count && !found; i++)
-			for (int k = 0; k < 4 && !found; k++) {
-				const char *name = mg_variants[i].prog[k / 2][k % 2];
-				struct bpf_program *q =
-					name ? bpf_object__find_program_by_name(mg->obj, name) : NULL;
+		for (int m = 0; m < MG_PROBE_COUNT; m++) {
+			const char *type = mg_probe_name(m);
 
-				found = q && !strcmp(bpf_program__section_name(q), want);
-			}
-		if (!found)
-			failf("%s probes %s, which no program of the loader's table is", bpf_program__name(p),
-			      want);
+			probed |= t[m].n && m != MG_PROBE_TRACEPOINT &&
+				  ((strlen(type) == len && !strncmp(section, type, len)) ||
+				   (m == MG_PROBE_FENTRY && !strncmp(section, "fexit/", 6)));
+		}
+		if (!probed)
+			failf("%s: `memgate probe` tries no %.*s program", bpf_program__name(p), (int)len,
+			      section);
 	}
-	probe_bpf__destroy(probe);
 	memgate_bpf__destroy(mg);
 }
 
@@ -167,6 +289,9 @@ int main(void)
 		cmocka_unit_test(table_picks_what_the_matrix_picked),
 		cmocka_unit_test(each_row_one_program),
 		cmocka_unit_test(probe_tries_what_the_table_loads),
+		cmocka_unit_test(probe_targets_as_before),
+		cmocka_unit_test(probe_has_a_program_per_target),
+		cmocka_unit_test(every_attach_type_is_probed),
 	};
 
 	libbpf_set_print(NULL);
