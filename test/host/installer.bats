@@ -90,13 +90,13 @@ render() {
 	PYEOF
 }
 
-@test "the DaemonSets' containers as podman runs them in test/bats/installer.bats: install and nri, then uninstall, each mounting the node's root" {
+@test "the DaemonSets' containers as podman runs them in test/bats/installer.bats: install and nri, then uninstall, each mounting the node's root; install in a PID namespace of its own (no hostPID)" {
 	mkdir -p "$OUT"
 	render "$TOP/deploy/kubernetes/daemonset.yaml" >"$OUT/daemonset.json"
 	render "$TOP/deploy/kubernetes/uninstall.yaml" >"$OUT/uninstall.json"
 	cat "$OUT/daemonset.json" "$OUT/uninstall.json"
 	jq -e '.install.command == ["/bin/memgate-install", "install"] and (.install.args | index("--privileged"))
-		and (.install.args | index("/:/host")) and (.install.args | index("--pid"))
+		and (.install.args | index("/:/host")) and (.install.args | index("--pid") | not)
 		and .nri.command == ["/bin/memgate-install", "nri"]' "$OUT/daemonset.json"
 	jq -e '.uninstall.command == ["/bin/memgate-install", "uninstall"] and (.uninstall.args | index("/:/host"))' "$OUT/uninstall.json"
 }
