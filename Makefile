@@ -194,6 +194,12 @@ $(BUILD)/test/roads: test/progs/roads.c test/progs/committed.h
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -static $< -o $@
 
+# What each loaded program calls, kallsyms read once (enforce.bats).
+all: $(BUILD)/test/prog-calls
+$(BUILD)/test/prog-calls: test/progs/prog-calls.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $< -lbpf -o $@
+
 # make bench: the instruction counter (a QEMU TCG plugin, host side) and the
 # floor, empty programs on memgate's attach points with their loader (guest).
 BENCH_TOOLS := $(BUILD)/icount.so $(BUILD)/test/floor $(BUILD)/test/floor.bpf.o
