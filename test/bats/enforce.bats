@@ -325,8 +325,9 @@ held_kib() {
 	# does, reading kallsyms once for all of them.
 	calls=$(/memgate/build/test/prog-calls mg_)
 	echo "$calls"
-	[ "$(grep -c '^prog ' <<<"$calls")" -ge 6 ]
-	[ "$(grep -c '^prog ' <<<"$calls")" -eq "$(bpftool prog show -j | jq '[.[] | select((.name // "") | startswith("mg_"))] | length')" ]
+	progs=$(grep -c '^prog ' <<<"$calls")
+	[ "$progs" -ge 6 ]
+	[ "$progs" -eq "$(bpftool prog show -j | jq '[.[] | select((.name // "") | startswith("mg_"))] | length')" ]
 	# As the verifier rewrote them: map helpers appear as the map type's own functions.
 	allowed='__htab_map_lookup_elem|htab_map_update_elem|htab_map_delete_elem|htab_lru_map_update_elem|htab_lru_map_delete_elem|bpf_probe_read_kernel_str|array_map_lookup_elem|queue_stack_map_push_elem|bpf_get_current_ancestor_cgroup_id|bpf_get_current_task_btf|bpf_task_pt_regs|bpf_probe_read_kernel|bpf_ringbuf_reserve|bpf_ringbuf_submit|bpf_ktime_get_boot_ns|bpf_get_current_pid_tgid|bpf_get_current_comm|bpf_set_retval|bpf_cgroup_ancestor|bpf_cgroup_release|bpf_get_mem_cgroup|bpf_put_mem_cgroup|bpf_mem_cgroup_usage|bpf_mem_cgroup_page_state|bpf_preempt_disable|bpf_preempt_enable|bpf_task_storage_get|bpf_task_storage_get_recur|pc'
 	while read -r _ id name callees; do
