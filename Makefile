@@ -63,10 +63,10 @@ $(BUILD)/%.o: %.c include/*.h core/*.h cli/*.h bpf/*.h $(SKEL) $(BUILD)/probe.sk
 # The hook confines itself with seccomp (core/confine.c); test_confine checks the filter.
 $(BUILD)/memgate-hook $(BUILD)/memgate $(BUILD)/test/test_confine $(BUILD)/asan/test/test_confine: LDLIBS += -lseccomp
 $(BUILD)/test/test_confine: $(BUILD)/core/confine.o
-$(BUILD)/asan/test/test_confine: core/confine.c
+$(BUILD)/asan/test/test_confine: $(BUILD)/asan/core/confine.o
 # status's renderers on fixed snapshots, without a kernel.
 $(BUILD)/test/test_status: $(BUILD)/cli/status.o $(BUILD)/cli/render.o
-$(BUILD)/asan/test/test_status: cli/status.c cli/render.c
+$(BUILD)/asan/test/test_status: $(BUILD)/asan/cli/status.o $(BUILD)/asan/cli/render.o
 all: $(BUILD)/test/deny-seccomp $(BUILD)/test/confined
 
 $(BUILD)/test/confined: test/progs/confined.c $(BUILD)/core/confine.o $(BUILD)/lib/error.o
@@ -223,11 +223,16 @@ ASAN_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-s
 ASAN_DIR := $(BUILD)/asan
 ASAN_UNIT_BINS := $(UNIT_SRCS:test/unit/%.c=$(ASAN_DIR)/test/%)
 
-$(ASAN_DIR)/test/test_%: test/unit/test_%.c test/unit/unit.h $(LIB_SRCS) include/*.h
+# Each source compiled once, as the unit tests' own build does.
+.PRECIOUS: $(ASAN_DIR)/%.o
+$(ASAN_DIR)/%.o: %.c include/*.h core/*.h cli/*.h bpf/*.h test/unit/unit.h $(SKEL) $(BUILD)/probe.skel.h $(BUILD)/monitor.skel.h
 	@mkdir -p $(@D)
-	$(ASAN_CC) $(CPPFLAGS) -std=gnu11 $(ASAN_FLAGS) $(filter %.c,$^) $(LDLIBS) -lcmocka -o $@
+	$(ASAN_CC) $(CPPFLAGS) -std=gnu11 $(ASAN_FLAGS) -c $< -o $@
 
-$(ASAN_DIR)/test/test_loader: $(CORE_SRCS) $(SKEL) $(BUILD)/monitor.skel.h $(BUILD)/probe.skel.h
+$(ASAN_DIR)/test/test_%: $(ASAN_DIR)/test/unit/test_%.o $(LIB_SRCS:%.c=$(ASAN_DIR)/%.o)
+	$(ASAN_CC) $(ASAN_FLAGS) $^ $(LDLIBS) -lcmocka -o $@
+
+$(ASAN_DIR)/test/test_loader: $(CORE_SRCS:%.c=$(ASAN_DIR)/%.o)
 $(ASAN_DIR)/test/test_loader: LDLIBS += -lseccomp
 
 unit-asan: $(ASAN_UNIT_BINS)
@@ -283,11 +288,11 @@ unit: $(UNIT_BINS)
 	@test/run-unit $(UNIT_BINS)
 
 check: deps
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory -j$$(nproc) all
 	@test/check
 
 demo: deps
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory -j$$(nproc) all
 	@test/vm/run --timeout 300 -- /memgate/test/demo.sh
 
 # make bench: instructions per operation on each of BENCH_KERNELS, one VM
@@ -299,7 +304,7 @@ BENCH_TIME ?= 1
 BENCH_REPEATS ?= 3
 BENCH_SCALE ?= 200
 bench: deps
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory -j$$(nproc) all
 	@rm -f $(BUILD)/bench.json $(BUILD)/bench-time-*.json
 	@BUILD=$(BUILD) test/bench-insns $(BENCH_KERNELS)
 	@set -e; if [ "$(BENCH_TIME)" != 0 ]; then for k in $(BENCH_KERNELS); do \

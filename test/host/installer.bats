@@ -31,6 +31,13 @@ podman_() {
 	git -C "$TOP" ls-files -z --cached --others --exclude-standard |
 		(cd "$TOP" && xargs -0 tar -c -f - --no-recursion) | tar -C "$ctx" -x -f -
 	[ ! -e "$ctx/build" ]
+	# Go's build cache starts as the host build's: the same toolchain and
+	# -trimpath (no directory in its keys), so only memgate-nri is linked anew.
+	if [ ! -d "$CACHE/go-build" ] && [ -d "$BUILD/memgate-nri.cache" ]; then
+		rm -rf "$CACHE/go-build.tmp"
+		cp -a "$BUILD/memgate-nri.cache" "$CACHE/go-build.tmp"
+		mv "$CACHE/go-build.tmp" "$CACHE/go-build"
+	fi
 	build() {
 		podman_ build --isolation chroot --network host --layers --build-arg "BASE=$tag" \
 			-v "$CACHE:/var/cache/memgate" --build-arg MEMGATE_GOCACHE=/var/cache/memgate/go-build \
