@@ -46,7 +46,8 @@ BPF_OBJ := $(BUILD)/memgate.bpf.o
 SKEL := $(BUILD)/memgate.skel.h
 HELPERS := $(BUILD)/test/alloc $(BUILD)/test/roads
 
-all: $(BUILD)/memgate-hook $(BUILD)/memgate $(BUILD)/memgate-nri $(BUILD)/memgate.json \
+# memgate-nri first: under -j its fetch and Go build run beside the C.
+all: $(BUILD)/memgate-nri $(BUILD)/memgate-hook $(BUILD)/memgate $(BUILD)/memgate.json \
 	$(BUILD)/memgate-always.json $(UNIT_BINS) $(HELPERS)
 
 $(BUILD)/%.bpf.o: bpf/%.bpf.c bpf/*.h
@@ -242,13 +243,19 @@ unit-asan: $(ASAN_UNIT_BINS)
 # libFuzzer targets in test/fuzz; seeds and fixed crashers in test/fuzz/corpus/<target>.
 FUZZ_CC ?= clang
 FUZZ_SECONDS ?= 60
-FUZZ_FLAGS := -g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+FUZZ_SAN := -g -O1 -fno-omit-frame-pointer -fno-sanitize-recover=all -fsanitize=address,undefined
+FUZZ_FLAGS := $(FUZZ_SAN) -fsanitize=fuzzer
 FUZZ_TARGETS := state annotations size config
 FUZZ_BINS := $(FUZZ_TARGETS:%=$(BUILD)/fuzz/fuzz_%)
 
-$(BUILD)/fuzz/fuzz_%: test/fuzz/fuzz_%.c test/fuzz/fuzz.h $(LIB_SRCS) include/*.h
+# Each source compiled once, instrumented for libFuzzer; the link adds its main.
+.PRECIOUS: $(BUILD)/fuzz/%.o
+$(BUILD)/fuzz/%.o: %.c test/fuzz/fuzz.h include/*.h
 	@mkdir -p $(@D)
-	$(FUZZ_CC) $(CPPFLAGS) -std=gnu11 $(FUZZ_FLAGS) $(filter %.c,$^) -ljson-c -o $@
+	$(FUZZ_CC) $(CPPFLAGS) -std=gnu11 $(FUZZ_SAN) -fsanitize=fuzzer-no-link -c $< -o $@
+
+$(BUILD)/fuzz/fuzz_%: $(BUILD)/fuzz/test/fuzz/fuzz_%.o $(LIB_SRCS:%.c=$(BUILD)/fuzz/%.o)
+	$(FUZZ_CC) $(FUZZ_FLAGS) $^ -ljson-c -o $@
 
 fuzz-build: $(FUZZ_BINS)
 
@@ -282,7 +289,9 @@ uninstall:
 	rmdir $(DESTDIR)$(PREFIX)/share/memgate 2>/dev/null || true
 
 deps:
-	@scripts/deps
+	@scripts/deps $(DEPS_FLAGS)
+# check and demo fetch what the cache lacks when they first need it, beside other work.
+check demo: DEPS_FLAGS = --no-fetch
 
 unit: $(UNIT_BINS)
 	@test/run-unit $(UNIT_BINS)

@@ -29,7 +29,7 @@ setup() {
 	DEPS=$BATS_TEST_TMPDIR/top/scripts/deps
 	mkdir -p "${DEPS%/*}"
 	cp "$TOP/scripts/deps" "$DEPS"
-	printf '#!/bin/sh\nexit 0\n' >"${DEPS%/*}/debfetch"
+	printf '#!/bin/sh\necho "debfetch $*" >>"$APT_CALLS"\n' >"${DEPS%/*}/debfetch"
 	chmod +x "${DEPS%/*}/debfetch"
 	export APT_CALLS=$BATS_TEST_TMPDIR/calls MEMGATE_DEPS_LOG=$BATS_TEST_TMPDIR/deps.log
 }
@@ -52,4 +52,24 @@ setup() {
 	[ -z "$output" ]
 	[[ "$stderr" == *"dpkg progress 5"* ]]
 	[ "${stderr_lines[-1]}" = "memgate: installing packages failed; apt's output is in $MEMGATE_DEPS_LOG" ]
+}
+
+@test "deps fetches containerd 2 into the cache; with --no-fetch (make check, make demo) only apt's packages" {
+	PATH=$FAKE:$PATH run --separate-stderr "$DEPS"
+	[ "$status" -eq 0 ]
+	grep -q '^debfetch .* sid containerd2 containerd$' "$APT_CALLS"
+	: >"$APT_CALLS"
+	PATH=$FAKE:$PATH run --separate-stderr "$DEPS" --no-fetch
+	echo "status $status, stdout [$output], stderr [$stderr]"
+	[ "$status" -eq 0 ]
+	grep -q 'apt-get install .* bats jq' "$APT_CALLS"
+	! grep -q '^debfetch' "$APT_CALLS"
+}
+
+@test "deps: an unknown option is one line and exit 2, and installs nothing" {
+	PATH=$FAKE:$PATH run --separate-stderr "$DEPS" --fetch-all
+	echo "status $status, stdout [$output], stderr [$stderr]"
+	[ "$status" -eq 2 ]
+	[ "$stderr" = "scripts/deps: unknown option '--fetch-all' (expected --no-fetch or nothing)" ]
+	[ ! -s "$APT_CALLS" ]
 }
