@@ -57,7 +57,9 @@ $(BUILD)/%.bpf.o: bpf/%.bpf.c bpf/*.h
 $(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
 	$(BPFTOOL) gen skeleton $< > $@
 
-$(BUILD)/%.o: %.c include/*.h core/*.h cli/*.h bpf/*.h $(SKEL) $(BUILD)/probe.skel.h $(BUILD)/monitor.skel.h
+# What any object may include: the headers and the generated skeletons.
+OBJ_DEPS = include/*.h core/*.h cli/*.h bpf/*.h $(SKEL) $(BUILD)/probe.skel.h $(BUILD)/monitor.skel.h
+$(BUILD)/%.o: %.c $(OBJ_DEPS)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
 
@@ -226,7 +228,7 @@ ASAN_UNIT_BINS := $(UNIT_SRCS:test/unit/%.c=$(ASAN_DIR)/test/%)
 
 # Each source compiled once, as the unit tests' own build does.
 .PRECIOUS: $(ASAN_DIR)/%.o
-$(ASAN_DIR)/%.o: %.c include/*.h core/*.h cli/*.h bpf/*.h test/unit/unit.h $(SKEL) $(BUILD)/probe.skel.h $(BUILD)/monitor.skel.h
+$(ASAN_DIR)/%.o: %.c test/unit/unit.h $(OBJ_DEPS)
 	@mkdir -p $(@D)
 	$(ASAN_CC) $(CPPFLAGS) -std=gnu11 $(ASAN_FLAGS) -c $< -o $@
 
